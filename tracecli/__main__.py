@@ -1,0 +1,3 @@
+from tracecli.cli.main import run
+
+run()

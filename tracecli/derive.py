@@ -1,0 +1,150 @@
+"""Tables derived from spans at ingest: tool calls joined to their results, per-trace summaries.
+
+Both are rebuilt only for the traces an ingest touched (listed in the temp table `affected`),
+so appending to a large store costs in proportion to what was appended."""
+
+from __future__ import annotations
+
+import duckdb
+
+# Tool calls an LLM asked for, in the three body shapes tracecli understands.
+_ASKED = """
+asked_chat AS (
+  SELECT s.trace_id, s.span_id AS llm_span_id, s.start_time, s.source_row,
+         unnest(calls) AS tc, unnest(range(1, len(calls) + 1)) AS idx
+  FROM (SELECT *, json_extract(response, '$.choices[0].message.tool_calls[*]') AS calls
+        FROM spans WHERE trace_id IN (SELECT trace_id FROM affected) AND response IS NOT NULL) s
+  WHERE len(calls) > 0
+), asked_resp AS (
+  SELECT s.trace_id, s.span_id AS llm_span_id, s.start_time, s.source_row,
+         unnest(items) AS tc, unnest(range(1, len(items) + 1)) AS idx
+  FROM (SELECT *, json_extract(response, '$.output[*]') AS items
+        FROM spans WHERE trace_id IN (SELECT trace_id FROM affected) AND response IS NOT NULL) s
+  WHERE len(items) > 0
+), asked_anthropic AS (
+  SELECT s.trace_id, s.span_id AS llm_span_id, s.start_time, s.source_row,
+         unnest(items) AS tc, unnest(range(1, len(items) + 1)) AS idx
+  FROM (SELECT *, json_extract(response, '$.content[*]') AS items
+        FROM spans WHERE trace_id IN (SELECT trace_id FROM affected) AND response IS NOT NULL
+          AND json_type(response, '$.content') = 'ARRAY') s
+  WHERE len(items) > 0
+), asked AS (
+  SELECT trace_id, llm_span_id, start_time, source_row, idx,
+         tc->>'id' AS call_id, tc->'function'->>'name' AS tool_name,
+         tc_json(tc->'function'->'arguments') AS arguments
+  FROM asked_chat
+  UNION ALL
+  SELECT trace_id, llm_span_id, start_time, source_row, idx,
+         coalesce(tc->>'call_id', tc->>'id'), tc->>'name', tc_json(tc->'arguments')
+  FROM asked_resp WHERE tc->>'type' = 'function_call'
+  UNION ALL
+  SELECT trace_id, llm_span_id, start_time, source_row, idx,
+         tc->>'id', tc->>'name', tc->'input'
+  FROM asked_anthropic WHERE tc->>'type' = 'tool_use'
+)"""
+
+# Tool results carried back in later requests, first occurrence per call id.
+_RESULTS = """
+req_items AS (
+  SELECT s.trace_id, s.start_time, s.source_row, unnest(items) AS m
+  FROM (SELECT *, list_concat(coalesce(json_extract(request, '$.messages[*]'), []),
+                              coalesce(json_extract(request, '$.input[*]'), [])) AS items
+        FROM spans WHERE trace_id IN (SELECT trace_id FROM affected) AND request IS NOT NULL) s
+), anthropic_parts AS (
+  SELECT trace_id, start_time, source_row, unnest(json_extract(m, '$.content[*]')) AS part
+  FROM req_items WHERE json_type(m, '$.content') = 'ARRAY'
+), results AS (
+  SELECT trace_id, call_id, first(result ORDER BY start_time, source_row) AS result
+  FROM (
+    SELECT trace_id, start_time, source_row, m->>'tool_call_id' AS call_id,
+           tc_content(m->'content') AS result
+    FROM req_items WHERE m->>'role' = 'tool'
+    UNION ALL
+    SELECT trace_id, start_time, source_row, m->>'call_id', tc_content(m->'output')
+    FROM req_items WHERE m->>'type' = 'function_call_output'
+    UNION ALL
+    SELECT trace_id, start_time, source_row, part->>'tool_use_id', tc_content(part->'content')
+    FROM anthropic_parts WHERE part->>'type' = 'tool_result'
+  ) WHERE call_id IS NOT NULL
+  GROUP BY trace_id, call_id
+)"""
+
+_TOOL_SPANS = """
+tool_spans AS (
+  SELECT trace_id, span_id, tool_call_id, coalesce(tool_name, name) AS tool_name,
+         tool_arguments, tool_result, start_time, source_row
+  FROM spans WHERE trace_id IN (SELECT trace_id FROM affected) AND kind = 'tool'
+)"""
+
+_REBUILD_TOOL_CALLS = f"""
+INSERT INTO tool_calls
+WITH {_ASKED}, {_RESULTS}, {_TOOL_SPANS},
+joined AS (
+  SELECT a.trace_id, a.llm_span_id, t.span_id AS tool_span_id, a.call_id,
+         coalesce(a.tool_name, t.tool_name) AS tool_name,
+         coalesce(a.arguments, t.tool_arguments) AS arguments,
+         coalesce(t.tool_result, r.result) AS result,
+         CASE WHEN t.tool_result IS NOT NULL THEN 'tool_span'
+              WHEN r.result IS NOT NULL THEN 'tool_message' END AS result_source,
+         a.start_time AS t0, a.source_row AS r0, a.idx
+  FROM asked a
+  LEFT JOIN results r ON r.trace_id = a.trace_id AND r.call_id = a.call_id
+  LEFT JOIN tool_spans t ON t.trace_id = a.trace_id AND t.tool_call_id = a.call_id
+  UNION ALL
+  SELECT t.trace_id, NULL, t.span_id, t.tool_call_id, t.tool_name, t.tool_arguments,
+         t.tool_result, CASE WHEN t.tool_result IS NOT NULL THEN 'tool_span' END,
+         t.start_time, t.source_row, 1
+  FROM tool_spans t
+  WHERE NOT EXISTS (SELECT 1 FROM asked a WHERE a.trace_id = t.trace_id AND a.call_id = t.tool_call_id)
+)
+SELECT trace_id, llm_span_id, tool_span_id, call_id, tool_name, arguments, result, result_source,
+       row_number() OVER (PARTITION BY trace_id ORDER BY t0, r0, idx)::INTEGER AS seq
+FROM joined
+"""
+
+_REBUILD_SUMMARY = """
+INSERT INTO trace_summary
+WITH s AS (SELECT * FROM spans WHERE trace_id IN (SELECT trace_id FROM affected)),
+tags AS (
+  SELECT trace_id, map_from_entries(list({'key': k, 'value': v} ORDER BY k)) AS tags
+  FROM (SELECT trace_id, e.key AS k, first(e.value ORDER BY start_time, source_row) AS v
+        FROM (SELECT trace_id, start_time, source_row, unnest(map_entries(metadata)) AS e
+              FROM s WHERE metadata IS NOT NULL)
+        GROUP BY trace_id, e.key)
+  GROUP BY trace_id
+),
+tools AS (SELECT trace_id, count(*) AS n FROM tool_calls
+          WHERE trace_id IN (SELECT trace_id FROM affected) GROUP BY trace_id),
+agg AS (
+  SELECT trace_id,
+         min(start_time) AS start_time,
+         max(start_time + to_milliseconds(coalesce(duration_ms, 0))) AS end_time,
+         count(*) AS spans,
+         count(*) FILTER (WHERE kind = 'llm') AS llm_calls,
+         list(DISTINCT model ORDER BY model) FILTER (WHERE model IS NOT NULL AND kind IN ('llm', 'embedding')) AS models,
+         sum(prompt_tokens) AS prompt_tokens,
+         sum(completion_tokens) AS completion_tokens,
+         sum(coalesce(total_tokens, coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0))) AS total_tokens,
+         sum(cost_usd) AS cost_usd,
+         count(*) FILTER (WHERE cost_source = 'unpriced') AS unpriced_calls,
+         count(*) FILTER (WHERE status = 'error') AS errors
+  FROM s GROUP BY trace_id
+)
+SELECT agg.trace_id, agg.start_time, agg.end_time,
+       epoch_ms(agg.end_time) - epoch_ms(agg.start_time) AS duration_ms,
+       spans, llm_calls, coalesce(tools.n, 0), models, prompt_tokens, completion_tokens,
+       total_tokens, cost_usd, unpriced_calls, errors,
+       CASE WHEN errors > 0 THEN 'error' ELSE 'ok' END, tags.tags
+FROM agg LEFT JOIN tags USING (trace_id) LEFT JOIN tools USING (trace_id)
+"""
+
+
+
+def refresh(con: duckdb.DuckDBPyConnection) -> None:
+    """Rebuild tool calls and summaries for the trace ids in temp table `affected`.
+
+    Needs the ingest macros (tracecli.ingest.macros) installed on `con`."""
+    con.execute("DELETE FROM tool_calls WHERE trace_id IN (SELECT trace_id FROM affected)")
+    con.execute(_REBUILD_TOOL_CALLS)
+    con.execute("DELETE FROM trace_summary WHERE trace_id IN (SELECT trace_id FROM affected)")
+    con.execute(_REBUILD_SUMMARY)

@@ -1,0 +1,1 @@
+"""Reading source log formats into the canonical span table."""

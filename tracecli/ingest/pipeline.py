@@ -1,0 +1,204 @@
+"""One ingest: files in, spans out, in a single transaction that either lands whole or not at all."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import duckdb
+
+from tracecli import derive, pricing
+from tracecli.errors import BadInput, TraceCliError
+from tracecli.ingest import macros, registry
+from tracecli.ingest.base import ReadOptions, Reader, columns_literal
+from tracecli.ingest.sources import Source, expand, locate_bad_line, peek_records
+from tracecli.store import SPAN_COLUMNS
+
+# What a bad file raises inside DuckDB; anything else is a bug and propagates as such.
+READ_ERRORS = (duckdb.InvalidInputException, duckdb.IOException, duckdb.ConversionException)
+Progress = Callable[[Source, int], None]  # (file just finished, bytes done so far)
+
+
+@dataclass
+class IngestResult:
+    files: int = 0
+    bytes: int = 0
+    records: int = 0
+    spans_added: int = 0
+    duplicates: int = 0
+    traces: int = 0
+    llm_calls: int = 0
+    tool_calls: int = 0
+    seconds: float = 0.0
+    by_format: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.records / self.seconds if self.seconds else 0.0
+
+    @property
+    def mb_per_second(self) -> float:
+        return self.bytes / 1e6 / self.seconds if self.seconds else 0.0
+
+
+def _relation_sql(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader) -> str:
+    """The `src` relation: declared columns plus record number and file label (parameters 1, 2)."""
+    if source.container == "parquet":
+        return _cast_parquet(con, source, reader)
+    fmt = "newline_delimited" if source.container == "jsonl" else "auto"
+    compression = "gzip" if source.gzipped else "none"
+    return (
+        "SELECT *, row_number() OVER () AS _row, $2::VARCHAR AS _file FROM read_json($1, "
+        f"columns = {columns_literal(reader.columns)}, format = '{fmt}', "
+        f"compression = '{compression}', maximum_object_size = 1073741824)"
+    )
+
+
+def _stage(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader, options: ReadOptions) -> int:
+    """Map one file into the temp table `batch`; returns how many records it held."""
+    relation = _relation_sql(con, source, reader)
+    sql = (
+        f"INSERT INTO batch BY NAME WITH src AS ({relation}) "
+        f"SELECT * FROM ({reader.select(options)})"
+    )
+    before = _count(con, "batch")
+    try:
+        con.execute(sql, [source.path, source.label])
+    except READ_ERRORS as exc:
+        raise _read_error(source, exc) from exc
+    return _count(con, "batch") - before
+
+
+def _cast_parquet(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader) -> str:
+    """Parquet columns are cast to the reader's declared types; JSON ones via to_json."""
+    try:
+        present = {
+            row[0]: row[1]
+            for row in con.execute(
+                "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet($1))",
+                [source.path],
+            ).fetchall()
+        }
+    except duckdb.Error as exc:
+        raise BadInput(f"{source.label}: not a readable Parquet file: {_first_line(exc)}") from exc
+    exprs = []
+    for name, ctype in reader.columns.items():
+        quoted = '"' + name.replace('"', '""') + '"'
+        if name not in present:
+            exprs.append(f"NULL::{ctype} AS {quoted}")
+        elif ctype == "JSON":
+            exprs.append(f"(CASE WHEN {quoted} IS NULL THEN NULL ELSE to_json({quoted}) END) AS {quoted}")
+        else:
+            exprs.append(f"CAST({quoted} AS {ctype}) AS {quoted}")
+    return (
+        f"SELECT {', '.join(exprs)}, row_number() OVER () AS _row, $2::VARCHAR AS _file "
+        "FROM read_parquet($1)"
+    )
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _read_error(source: Source, exc: duckdb.Error) -> TraceCliError:
+    if source.container == "jsonl":
+        found = locate_bad_line(source)
+        if found:
+            line, what = found
+            return BadInput(f"{source.label}:{line}: {what}")
+    return BadInput(f"{source.label}: cannot read: {_first_line(exc)}")
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    row = con.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608 - internal name
+    return int(row[0]) if row else 0
+
+
+def _create_batch(con: duckdb.DuckDBPyConnection) -> None:
+    cols = ", ".join(f"{name} {ctype.replace(' NOT NULL', '')}" for name, ctype in SPAN_COLUMNS.items())
+    con.execute(f"CREATE OR REPLACE TEMP TABLE batch ({cols})")
+
+
+def _commit_batch(con: duckdb.DuckDBPyConnection, ingest_id: int) -> int:
+    """Move new spans from `batch` into `spans`; a record key already stored, or repeated
+    within the batch, is added once."""
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE fresh AS
+           SELECT * FROM batch b
+           WHERE NOT EXISTS (SELECT 1 FROM spans s WHERE s.record_key = b.record_key)
+           QUALIFY row_number() OVER (PARTITION BY record_key ORDER BY source_file, source_row) = 1"""
+    )
+    con.execute("UPDATE fresh SET ingest_id = $1", [ingest_id])
+    con.execute("INSERT INTO spans BY NAME SELECT * FROM fresh")
+    con.execute("CREATE OR REPLACE TEMP TABLE affected AS SELECT DISTINCT trace_id FROM fresh")
+    return _count(con, "fresh")
+
+
+def ingest(
+    con: duckdb.DuckDBPyConnection,
+    inputs: list[str],
+    *,
+    format_name: str | None = None,
+    options: ReadOptions | None = None,
+    progress: Progress | None = None,
+) -> IngestResult:
+    """Read every input and add its new spans to the store, all or nothing."""
+    options = options or ReadOptions()
+    started = time.perf_counter()
+    result = IngestResult()
+    with tempfile.TemporaryDirectory(prefix="tracecli-") as spool:
+        sources = expand(inputs, spool)
+        plan = [(s, registry.by_name(format_name) if format_name else
+                 registry.detect(peek_records(s), s.label)) for s in sources]
+        macros.install(con)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            _create_batch(con)
+            for source, reader in plan:
+                n = _stage(con, source, reader, options)
+                result.records += n
+                result.by_format[reader.name] += n
+                result.files += 1
+                result.bytes += source.size
+                if progress:
+                    progress(source, result.bytes)
+            pricing.price_missing(con, "batch")
+            ingest_id = _next_ingest_id(con)
+            result.spans_added = _commit_batch(con, ingest_id)
+            derive.refresh(con)
+            _record_ingest(con, ingest_id, [s.label for s in sources], result)
+            _count_added(con, result)
+            con.execute("DROP TABLE batch; DROP TABLE fresh")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    result.duplicates = result.records - result.spans_added
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _next_ingest_id(con: duckdb.DuckDBPyConnection) -> int:
+    row = con.execute("SELECT coalesce(max(ingest_id), 0) + 1 FROM ingests").fetchone()
+    return int(row[0]) if row else 1
+
+
+def _record_ingest(con: duckdb.DuckDBPyConnection, ingest_id: int, labels: list[str],
+                   result: IngestResult) -> None:
+    con.execute(
+        "INSERT INTO ingests VALUES ($1, now()::TIMESTAMP, now()::TIMESTAMP, $2, $3, $4)",
+        [ingest_id, labels, result.records, result.spans_added],
+    )
+
+
+def _count_added(con: duckdb.DuckDBPyConnection, result: IngestResult) -> None:
+    row = con.execute(
+        """SELECT count(DISTINCT trace_id), count(*) FILTER (WHERE kind = 'llm'),
+                  (SELECT count(*) FROM tool_calls WHERE trace_id IN (SELECT trace_id FROM affected))
+           FROM fresh"""
+    ).fetchone()
+    if row:
+        result.traces, result.llm_calls, result.tool_calls = (int(v or 0) for v in row)

@@ -1,0 +1,29 @@
+"""The readers tracecli knows, in detection order (most specific first)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tracecli.errors import BadInput
+from tracecli.ingest import canonical, openai_rows, portkey
+from tracecli.ingest.base import Reader
+
+READERS: list[Reader] = [canonical.READER, portkey.READER, openai_rows.READER]
+
+
+def by_name(name: str) -> Reader:
+    for reader in READERS:
+        if reader.name == name:
+            return reader
+    raise BadInput(f"unknown format {name!r}; known: {', '.join(r.name for r in READERS)}")
+
+
+def detect(records: list[dict[str, Any]], label: str) -> Reader:
+    """The first reader that recognises the file's first records."""
+    for record in records:
+        for reader in READERS:
+            if reader.detect(record):
+                return reader
+    tried = ", ".join(r.name for r in READERS)
+    what = "no JSON object records found" if not records else "record shape not recognised"
+    raise BadInput(f"{label}: cannot detect the log format ({what}; tried {tried}); use --format")

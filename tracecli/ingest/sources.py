@@ -1,0 +1,190 @@
+"""Turning the user's PATH arguments into concrete input files, and peeking at their first record."""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, Literal
+
+from tracecli.errors import BadInput
+
+Container = Literal["jsonl", "json", "parquet"]
+DATA_SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet", ".jsonl.gz", ".ndjson.gz", ".json.gz")
+GZIP_MAGIC = b"\x1f\x8b"
+PARQUET_MAGIC = b"PAR1"
+PEEK_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input file. `label` is what messages call it (the user's path, or "<stdin>")."""
+
+    path: str
+    label: str
+    container: Container
+    gzipped: bool
+    size: int
+
+
+def expand(args: list[str], spool_dir: str) -> list[Source]:
+    """Files, directories (recursively) and globs, in a stable order; "-" spools stdin."""
+    out: list[Source] = []
+    for arg in args:
+        if arg == "-":
+            out.append(_spool_stdin(spool_dir))
+            continue
+        matches = sorted(glob.glob(os.path.expanduser(arg), recursive=True)) if glob.has_magic(arg) else [arg]
+        if not matches:
+            raise BadInput(f"{arg}: no file matches this pattern")
+        for match in matches:
+            path = Path(match).expanduser()
+            if path.is_dir():
+                files = sorted(p for p in path.rglob("*") if p.is_file() and _is_data_file(p))
+                out.extend(_source(str(p), str(p)) for p in files)
+            elif path.is_file():
+                out.append(_source(str(path), match))
+            else:
+                raise BadInput(f"{match}: no such file or directory")
+    return out
+
+
+def _is_data_file(path: Path) -> bool:
+    return path.name.lower().endswith(DATA_SUFFIXES)
+
+
+def _spool_stdin(spool_dir: str) -> Source:
+    """DuckDB reads files, and detection needs a second look, so stdin is copied to a temp file."""
+    stream: BinaryIO = sys.stdin.buffer
+    head = stream.read(4)
+    suffix = ".gz" if head[:2] == GZIP_MAGIC else (".parquet" if head == PARQUET_MAGIC else "")
+    fd, path = tempfile.mkstemp(prefix="stdin-", suffix=".jsonl" + suffix if suffix == ".gz" else suffix or ".jsonl", dir=spool_dir)
+    with os.fdopen(fd, "wb") as out:
+        out.write(head)
+        shutil.copyfileobj(stream, out, 1 << 20)
+    return _source(path, "<stdin>")
+
+
+def _source(path: str, label: str) -> Source:
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    gzipped = head[:2] == GZIP_MAGIC
+    if head == PARQUET_MAGIC:
+        container: Container = "parquet"
+    else:
+        container = _json_container(path, gzipped, label)
+    return Source(path=path, label=label, container=container, gzipped=gzipped, size=os.path.getsize(path))
+
+
+def _open_text(path: str, gzipped: bool) -> BinaryIO:
+    return gzip.open(path, "rb") if gzipped else open(path, "rb")  # type: ignore[return-value]
+
+
+def _json_container(path: str, gzipped: bool, label: str) -> Container:
+    """A file whose first non-blank character opens an array, or whose first line is not a whole
+    JSON value, is one JSON document; otherwise it is JSON Lines."""
+    try:
+        with _open_text(path, gzipped) as fh:
+            chunk = fh.read(PEEK_BYTES)
+    except (OSError, EOFError) as exc:
+        raise BadInput(f"{label}: cannot read: {exc}") from exc
+    text = chunk.lstrip(b"\xef\xbb\xbf").lstrip()
+    if text.startswith(b"["):
+        return "json"
+    first = text.split(b"\n", 1)[0].strip()
+    if first.startswith(b"{") and not _parses(first) and len(chunk) < PEEK_BYTES:
+        return "json" if _parses(text) else "jsonl"
+    return "jsonl"
+
+
+def _parses(data: bytes) -> bool:
+    try:
+        json.loads(data)
+    except ValueError:
+        return False
+    return True
+
+
+def peek_records(source: Source, limit: int = 5) -> list[dict[str, Any]]:
+    """The first few records, for format detection. Parquet rows come back as dicts too."""
+    if source.container == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            table = pq.ParquetFile(source.path).read_row_group(0) if limit else None
+        except Exception as exc:  # pyarrow raises many types for a damaged file
+            raise BadInput(f"{source.label}: not a readable Parquet file: {exc}") from exc
+        return table.slice(0, limit).to_pylist() if table is not None else []
+    with _open_text(source.path, source.gzipped) as fh:
+        try:
+            chunk = fh.read(PEEK_BYTES)
+        except (OSError, EOFError) as exc:
+            raise BadInput(f"{source.label}: cannot read: {exc}") from exc
+    text = chunk.decode("utf-8", errors="replace").lstrip("\ufeff")
+    if source.container == "json":
+        return _peek_document(text, limit)
+    return list(_peek_lines(text, limit))
+
+
+def _peek_document(text: str, limit: int) -> list[dict[str, Any]]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        # a document larger than the peek window: take the first element by a raw decode
+        stripped = text.lstrip()
+        start = 1 if stripped.startswith("[") else 0
+        try:
+            value, _ = json.JSONDecoder().raw_decode(stripped[start:].lstrip())
+        except ValueError:
+            return []
+    items = value if isinstance(value, list) else [value]
+    return [item for item in items[:limit] if isinstance(item, dict)]
+
+
+def _peek_lines(text: str, limit: int) -> Iterator[dict[str, Any]]:
+    found = 0
+    for line in text.splitlines():
+        if found >= limit:
+            return
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            value = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            found += 1
+            yield value
+
+
+def locate_bad_line(source: Source) -> tuple[int, str] | None:
+    """Error path only: the first line of a JSON Lines file that is not a JSON object.
+
+    DuckDB's own line numbers can be off by one, so the position is computed here."""
+    try:
+        with _open_text(source.path, source.gzipped) as fh:
+            for number, raw in enumerate(fh, start=1):
+                line = raw.strip()
+                if number == 1:
+                    line = line.lstrip(b"\xef\xbb\xbf")
+                if not line:
+                    continue
+                try:
+                    value = json.loads(line)
+                except UnicodeDecodeError:
+                    return number, "not valid UTF-8"
+                except ValueError as exc:
+                    return number, f"not valid JSON ({exc.msg})"
+                if not isinstance(value, dict):
+                    return number, f"expected a JSON object, got {type(value).__name__}"
+    except (OSError, EOFError) as exc:
+        return None if not str(exc) else (0, f"cannot read: {exc}")
+    return None

@@ -1,0 +1,1 @@
+"""Turning core results into terminal output (Rich) and machine formats."""

@@ -1,0 +1,241 @@
+"""The DuckDB store: where it lives, how it is opened, and its append-only schema migrations."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+
+from tracecli.errors import ExitCode, TraceCliError
+
+MEMORY = ":memory:"
+BUSY_WAIT_SECONDS = 10.0
+
+# Every column of the canonical span table, in order. Readers produce any subset of these
+# (INSERT ... BY NAME fills the rest with NULL).
+SPAN_COLUMNS: dict[str, str] = {
+    "record_key": "VARCHAR NOT NULL",  # dedupe key: format + source record id, or a content hash
+    "trace_id": "VARCHAR NOT NULL",
+    "span_id": "VARCHAR NOT NULL",
+    "parent_span_id": "VARCHAR",
+    "name": "VARCHAR",
+    "kind": "VARCHAR",  # llm | embedding | tool | agent | chain | retriever | other
+    "start_time": "TIMESTAMP",  # UTC
+    "duration_ms": "DOUBLE",
+    "provider": "VARCHAR",
+    "model": "VARCHAR",
+    "status": "VARCHAR",  # ok | error
+    "http_status": "INTEGER",
+    "error": "VARCHAR",
+    "prompt_tokens": "BIGINT",
+    "completion_tokens": "BIGINT",
+    "cached_tokens": "BIGINT",
+    "total_tokens": "BIGINT",
+    "cost_usd": "DOUBLE",
+    "cost_source": "VARCHAR",  # logged | computed | unpriced
+    "cache_status": "VARCHAR",
+    "retries": "INTEGER",
+    "metadata": "MAP(VARCHAR, VARCHAR)",
+    "request": "JSON",  # OpenAI-compatible chat request body where the source allows
+    "response": "JSON",  # OpenAI-compatible chat completion body where the source allows
+    "tool_call_id": "VARCHAR",  # tool spans: the call they executed
+    "tool_name": "VARCHAR",
+    "tool_arguments": "JSON",
+    "tool_result": "VARCHAR",
+    "source_file": "VARCHAR",
+    "source_row": "BIGINT",  # 1-based record number within the source file
+    "source_format": "VARCHAR",
+    "ingest_id": "INTEGER",
+}
+
+
+def _create_spans(con: duckdb.DuckDBPyConnection) -> None:
+    cols = ",\n  ".join(f"{name} {ctype}" for name, ctype in SPAN_COLUMNS.items())
+    con.execute(f"CREATE TABLE spans (\n  {cols}\n)")
+    con.execute(
+        """
+        CREATE TABLE tool_calls (
+          trace_id VARCHAR NOT NULL,
+          llm_span_id VARCHAR,          -- the LLM call that asked for it
+          tool_span_id VARCHAR,         -- the span that executed it, when the source has one
+          call_id VARCHAR,
+          tool_name VARCHAR,
+          arguments JSON,
+          result VARCHAR,
+          result_source VARCHAR,        -- tool_message | tool_span | NULL when never answered
+          seq INTEGER                   -- order in the trace, from 1
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE trace_summary (
+          trace_id VARCHAR NOT NULL,
+          start_time TIMESTAMP,
+          end_time TIMESTAMP,
+          duration_ms DOUBLE,
+          spans BIGINT,
+          llm_calls BIGINT,
+          tool_calls BIGINT,
+          models VARCHAR[],
+          prompt_tokens BIGINT,
+          completion_tokens BIGINT,
+          total_tokens BIGINT,
+          cost_usd DOUBLE,
+          unpriced_calls BIGINT,
+          errors BIGINT,
+          status VARCHAR,
+          tags MAP(VARCHAR, VARCHAR)
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE ingests (
+          ingest_id INTEGER NOT NULL,
+          started_at TIMESTAMP,
+          finished_at TIMESTAMP,
+          sources VARCHAR[],
+          records BIGINT,
+          spans_added BIGINT
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE feedback (
+          record_key VARCHAR NOT NULL,
+          trace_id VARCHAR NOT NULL,
+          value DOUBLE,
+          weight DOUBLE,
+          metadata MAP(VARCHAR, VARCHAR),
+          created_at TIMESTAMP,
+          source_file VARCHAR,
+          source_row BIGINT
+        )
+        """
+    )
+
+
+# Append-only: never edit or reorder an entry once released; add a new one instead.
+MIGRATIONS: list[tuple[str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
+    ("001_spans_tool_calls_summary_ingests_feedback", _create_spans),
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def default_db_path() -> Path:
+    """The store under the user's data dir, per platform convention."""
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "tracecli" / "tracecli.duckdb"
+
+
+def resolve_db_path(db: str | None) -> str:
+    """--db wins, then TRACECLI_DB, then the default path."""
+    chosen = db or os.environ.get("TRACECLI_DB") or str(default_db_path())
+    if chosen != MEMORY:
+        Path(chosen).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        chosen = str(Path(chosen).expanduser())
+    return chosen
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc)
+    return "Could not set lock" in text or "Conflicting lock" in text
+
+
+def _connect_with_wait(path: str, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:
+    """Another process holding the file's lock is waited for, boundedly, then reported as busy."""
+    deadline = time.monotonic() + wait
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(path, read_only=read_only)
+        except duckdb.IOException as exc:
+            if not _is_lock_error(exc):
+                raise TraceCliError(f"cannot open store {path}: {exc}") from exc
+            if time.monotonic() >= deadline:
+                raise TraceCliError(
+                    f"store is busy: {path} is locked by another tracecli process "
+                    f"(waited {wait:.0f}s); try again when it finishes",
+                    ExitCode.STORE_BUSY,
+                ) from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+        except duckdb.Error as exc:
+            raise TraceCliError(f"cannot open store {path}: {exc}") from exc
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return 0
+    row = con.execute("SELECT count(*) FROM schema_migrations").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> None:
+    """Apply the migrations this store lacks, in one transaction; refuse a newer store."""
+    current = schema_version(con)
+    if current > SCHEMA_VERSION:
+        raise TraceCliError(
+            f"store schema version {current} is newer than this tracecli understands "
+            f"({SCHEMA_VERSION}); upgrade tracecli",
+            ExitCode.STORE_VERSION,
+        )
+    if current == SCHEMA_VERSION:
+        return
+    con.execute("BEGIN")
+    try:
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            "version INTEGER, name VARCHAR, applied_at TIMESTAMP DEFAULT now())"
+        )
+        for version, (name, step) in enumerate(MIGRATIONS, start=1):
+            if version > current:
+                step(con)
+                con.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [version, name]
+                )
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+def configure(con: duckdb.DuckDBPyConnection) -> None:
+    """Session settings every command relies on: UTC timestamps, ordered scans."""
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET preserve_insertion_order = true")
+
+
+def open_store(
+    db: str | None, *, read_only: bool = False, wait: float = BUSY_WAIT_SECONDS
+) -> duckdb.DuckDBPyConnection:
+    """Open (creating and migrating as needed) the store and return a configured connection."""
+    path = resolve_db_path(db)
+    if read_only and path != MEMORY and not Path(path).exists():
+        read_only = False  # first use: create an empty store rather than fail
+    con = _connect_with_wait(path, read_only, wait)
+    configure(con)
+    if read_only:
+        version = schema_version(con)
+        if version != SCHEMA_VERSION:
+            con.close()
+            con = _connect_with_wait(path, False, wait)
+            configure(con)
+            migrate(con)
+    else:
+        migrate(con)
+    return con
