@@ -19,7 +19,7 @@ from tracecli.store import SPAN_COLUMNS
 
 # What a bad file raises inside DuckDB; anything else is a bug and propagates as such.
 READ_ERRORS = (duckdb.InvalidInputException, duckdb.IOException, duckdb.ConversionException)
-Progress = Callable[[Source, int], None]  # (file just finished, bytes done so far)
+Progress = Callable[[Source, int, int], None]  # (file being read, bytes done, bytes in all)
 
 
 @dataclass
@@ -29,6 +29,7 @@ class IngestResult:
     records: int = 0
     spans_added: int = 0
     duplicates: int = 0
+    skipped: int = 0
     traces: int = 0
     llm_calls: int = 0
     tool_calls: int = 0
@@ -157,14 +158,15 @@ def ingest(
         con.execute("BEGIN TRANSACTION")
         try:
             _create_batch(con)
+            total_bytes = sum(s.size for s in sources)
             for source, reader in plan:
+                if progress:
+                    progress(source, result.bytes, total_bytes)
                 n = _stage(con, source, reader, options)
                 result.records += n
                 result.by_format[reader.name] += n
                 result.files += 1
                 result.bytes += source.size
-                if progress:
-                    progress(source, result.bytes)
             pricing.price_missing(con, "batch")
             ingest_id = _next_ingest_id(con)
             result.spans_added = _commit_batch(con, ingest_id)

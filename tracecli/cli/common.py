@@ -1,0 +1,115 @@
+"""What every command shares: option types, error handling, and opening the store for reads."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+
+from tracecli.errors import ExitCode, TraceCliError
+from tracecli.render import console
+from tracecli.render.output import OutputFormat
+
+if TYPE_CHECKING:
+    import duckdb
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", envvar="TRACECLI_DB", show_envvar=True,
+                 help="Store file (default: tracecli.duckdb in the user data dir). ':memory:' for none."),
+]
+FromOption = Annotated[
+    list[str] | None,
+    typer.Option("--from", help="Read these files (or - for stdin) into a throwaway in-memory "
+                 "store instead of using --db. Repeatable.", rich_help_panel="Input"),
+]
+FormatOption = Annotated[
+    OutputFormat, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
+]
+SinceOption = Annotated[
+    str | None, typer.Option("--since", help="Only from this time on: ISO date/time or age like 30m, 24h, 7d.",
+                             rich_help_panel="Filters"),
+]
+UntilOption = Annotated[
+    str | None, typer.Option("--until", help="Only before this time: ISO date/time or age like 1h.",
+                             rich_help_panel="Filters"),
+]
+TagOption = Annotated[
+    list[str] | None, typer.Option("--tag", help="Metadata tag KEY=VALUE (repeatable, all must match).",
+                                   rich_help_panel="Filters"),
+]
+
+
+def debug_enabled() -> bool:
+    return bool(os.environ.get("TRACECLI_DEBUG"))
+
+
+def fail(message: str, code: int = ExitCode.ERROR) -> None:
+    """One plain line on stderr, then exit with `code`."""
+    console.err().print(f"tracecli: error: {message}", markup=False, highlight=False)
+    raise typer.Exit(int(code))
+
+
+def guarded(func: F) -> F:
+    """Expected failures become one stderr line and an exit code; nothing shows a traceback
+    unless --debug (or TRACECLI_DEBUG=1) asked for it."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except TraceCliError as exc:
+            if debug_enabled():
+                traceback.print_exc()
+            fail(exc.message, exc.code)
+        except KeyboardInterrupt:
+            console.err().print("tracecli: interrupted", markup=False)
+            raise typer.Exit(130) from None
+        except BrokenPipeError:
+            _silence_broken_pipe()
+            raise typer.Exit(0) from None
+        except Exception as exc:  # a bug: still one line, and a way to see more
+            if debug_enabled():
+                traceback.print_exc()
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            fail(f"internal error: {type(exc).__name__}: {detail} (run with --debug for a traceback)")
+        return None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _silence_broken_pipe() -> None:
+    """The reader went away (`| head`): stop quietly, without Python's flush-time complaint."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+@contextmanager
+def read_store(db: str | None, sources: list[str] | None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The store to answer from: the --db file (read-only), or --from inputs ingested into memory."""
+    from tracecli.store import MEMORY, open_store
+
+    if sources:
+        from tracecli.ingest.pipeline import ingest
+
+        con = open_store(MEMORY)
+        ingest(con, sources)
+    else:
+        con = open_store(db, read_only=True)
+    try:
+        yield con
+    finally:
+        con.close()

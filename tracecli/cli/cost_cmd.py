@@ -1,0 +1,58 @@
+"""`tracecli cost`: totals by model, provider, trace, day or tag."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tracecli.cli.common import (DbOption, FormatOption, FromOption, SinceOption, TagOption,
+                                 UntilOption, guarded)
+from tracecli.render.output import Column, OutputFormat
+
+
+def _columns(label: str) -> list[Column]:
+    return [
+        Column("group", label),
+        Column("calls", "calls", "int"),
+        Column("prompt_tokens", "in tok", "int"),
+        Column("completion_tokens", "out tok", "int"),
+        Column("total_tokens", "tokens", "int"),
+        Column("cost_usd", "cost (USD)", "cost"),
+        Column("logged", "logged", "int"),
+        Column("computed", "computed", "int"),
+        Column("unpriced", "unpriced", "int"),
+    ]
+
+
+@guarded
+def cost(
+    by: Annotated[str, typer.Option("--by", help="model, provider, trace, day, kind, tag (every "
+                                    "key=value) or tag:KEY (one key's values).")] = "model",
+    db: DbOption = None,
+    from_: FromOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    model: Annotated[list[str] | None, typer.Option("--model", rich_help_panel="Filters",
+                                                    help="Only calls to this model (repeatable).")] = None,
+    tag: TagOption = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Total cost and tokens of LLM and embedding calls. Costs come from the logs where logged,
+    else from genai-prices' table (computed); calls to models it does not know are unpriced."""
+    from tracecli.cli.common import read_store
+    from tracecli.cost import parse_group, totals
+    from tracecli.query import Filters, parse_tags
+    from tracecli.render.output import emit
+    from tracecli.timeutil import parse_when
+
+    grouping = parse_group(by)
+    filters = Filters(
+        since=parse_when(since, "--since") if since else None,
+        until=parse_when(until, "--until") if until else None,
+        models=model or [], tags=parse_tags(tag),
+    )
+    with read_store(db, from_) as con:
+        rows, total = totals(con, grouping, filters)
+    document = {"by": grouping.label, "rows": rows, "total": {k: v for k, v in total.items() if k != "group"}}
+    emit(rows, _columns(grouping.label), fmt, footer=total, document=document)

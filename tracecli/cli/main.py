@@ -1,0 +1,51 @@
+"""The `tracecli` command: a Typer app joining the command modules. Imports stay light so that
+`tracecli --help` starts fast; each command loads the core only when it runs."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from tracecli import __version__
+from tracecli.cli import cost_cmd, formats_cmd, ingest_cmd, replay_cmd, show_cmd, spans_cmd, traces_cmd
+
+app = typer.Typer(
+    name="tracecli",
+    help="Inspect LLM request logs and agent traces: ingest gateway and tracing-SDK logs into a "
+    "local DuckDB store, then list traces, show one as a tree, total costs, and replay runs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"tracecli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    version: Annotated[bool | None, typer.Option("--version", callback=_version, is_eager=True,
+                                                 help="Print the version and exit.")] = None,
+) -> None:
+    if debug:
+        os.environ["TRACECLI_DEBUG"] = "1"
+
+
+app.command("ingest")(ingest_cmd.ingest)
+app.command("traces")(traces_cmd.traces)
+app.command("show")(show_cmd.show)
+app.command("cost")(cost_cmd.cost)
+app.command("replay")(replay_cmd.replay)
+app.command("spans")(spans_cmd.spans)
+app.command("formats")(formats_cmd.formats)
+
+
+def run() -> None:
+    app(prog_name="tracecli")

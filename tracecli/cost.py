@@ -1,0 +1,82 @@
+"""Cost totals grouped by model, provider, trace, day or tag, with where each cost came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from tracecli.errors import ExitCode, TraceCliError
+from tracecli.query import Filters, rows_of, span_where
+
+# group name -> SQL expression over spans (alias s); the tag key is always a parameter
+_GROUPS = {
+    "model": "coalesce(s.model, '(unknown)')",
+    "provider": "coalesce(s.provider, '(unknown)')",
+    "trace": "s.trace_id",
+    "day": "coalesce(strftime(s.start_time, '%Y-%m-%d'), '(unknown)')",
+    "kind": "coalesce(s.kind, '(unknown)')",
+}
+GROUP_CHOICES = (*_GROUPS, "tag", "tag:KEY")
+
+
+@dataclass(frozen=True)
+class Grouping:
+    by: str
+    tag_key: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"tag:{self.tag_key}" if self.tag_key else self.by
+
+
+def parse_group(text: str) -> Grouping:
+    by, sep, key = text.partition(":")
+    if by == "tag":
+        if sep and not key:
+            raise TraceCliError("--by tag:KEY needs a key, e.g. --by tag:env", ExitCode.USAGE)
+        return Grouping("tag", key or None)
+    if by in _GROUPS and not sep:
+        return Grouping(by)
+    raise TraceCliError(f"--by {text!r}: choose one of {', '.join(GROUP_CHOICES)}", ExitCode.USAGE)
+
+
+_AGGREGATES = """
+  count(*) AS calls,
+  sum(s.prompt_tokens) AS prompt_tokens,
+  sum(s.completion_tokens) AS completion_tokens,
+  sum(coalesce(s.total_tokens, coalesce(s.prompt_tokens, 0) + coalesce(s.completion_tokens, 0))) AS total_tokens,
+  coalesce(sum(s.cost_usd), 0) AS cost_usd,
+  count(*) FILTER (WHERE s.cost_source = 'logged') AS logged,
+  count(*) FILTER (WHERE s.cost_source = 'computed') AS computed,
+  count(*) FILTER (WHERE s.cost_source = 'unpriced') AS unpriced"""
+
+
+def totals(con: duckdb.DuckDBPyConnection, grouping: Grouping, filters: Filters) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Rows ordered by cost (highest first), and the grand total over the same calls."""
+    w = span_where(filters)
+    w.add("s.kind IN ('llm', 'embedding')")
+    params: list[Any] = []
+    if grouping.by == "tag" and grouping.tag_key:
+        group_sql = "coalesce(map_extract_value(s.metadata, ?), '(none)')"
+        params.append(grouping.tag_key)
+        source = "spans s"
+    elif grouping.by == "tag":
+        # every key=value tag is its own group; a call with three tags counts in three groups
+        group_sql = "coalesce(e.key || '=' || e.value, '(none)')"
+        source = ("(SELECT *, unnest(CASE WHEN cardinality(metadata) > 0 THEN map_entries(metadata) "
+                  "ELSE [NULL] END) AS e FROM spans) s")
+    else:
+        group_sql = _GROUPS[grouping.by]
+        source = "spans s"
+    sql = (f"SELECT {group_sql} AS grp, {_AGGREGATES} FROM {source} WHERE {w.sql()} "  # noqa: S608
+           "GROUP BY grp ORDER BY cost_usd DESC, grp")
+    rows = rows_of(con.execute(sql, [*params, *w.params]))
+    total_sql = f"SELECT 'TOTAL' AS grp, {_AGGREGATES} FROM spans s WHERE {w.sql()}"  # noqa: S608
+    total = rows_of(con.execute(total_sql, w.params))[0]
+    return [_named(r) for r in rows], _named(total)
+
+
+def _named(row: dict[str, Any]) -> dict[str, Any]:
+    return {"group": row["grp"], **{k: v for k, v in row.items() if k != "grp"}}

@@ -1,0 +1,176 @@
+"""Listing traces and spans with filters. Every user value reaches SQL as a parameter."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from tracecli.errors import ExitCode, NotFound, TraceCliError
+
+
+@dataclass
+class Filters:
+    since: datetime | None = None
+    until: datetime | None = None
+    models: list[str] = field(default_factory=list)
+    tags: list[tuple[str, str]] = field(default_factory=list)
+    status: str | None = None
+    min_cost: float | None = None
+    search: str | None = None
+
+
+def parse_tags(pairs: list[str] | None) -> list[tuple[str, str]]:
+    out = []
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise TraceCliError(f"--tag {pair!r}: expected KEY=VALUE", ExitCode.USAGE)
+        out.append((key, value))
+    return out
+
+
+class Where:
+    """Accumulates WHERE clauses with their parameters, in order."""
+
+    def __init__(self) -> None:
+        self.clauses: list[str] = []
+        self.params: list[Any] = []
+
+    def add(self, clause: str, *params: Any) -> None:
+        self.clauses.append(clause)
+        self.params.extend(params)
+
+    def sql(self) -> str:
+        return " AND ".join(self.clauses) if self.clauses else "true"
+
+
+def trace_where(f: Filters) -> Where:
+    """Clauses over trace_summary (alias t)."""
+    w = Where()
+    if f.since:
+        w.add("t.start_time >= ?", f.since)
+    if f.until:
+        w.add("t.start_time < ?", f.until)
+    for model in f.models:
+        w.add("list_contains(t.models, ?)", model)
+    for key, value in f.tags:
+        w.add("map_extract_value(t.tags, ?) = ?", key, value)
+    if f.status:
+        w.add("t.status = ?", f.status)
+    if f.min_cost is not None:
+        w.add("coalesce(t.cost_usd, 0) >= ?", f.min_cost)
+    if f.search:
+        w.add(
+            "t.trace_id IN (SELECT trace_id FROM spans WHERE contains(lower(CAST(request AS VARCHAR)), lower(?)) "
+            "OR contains(lower(CAST(response AS VARCHAR)), lower(?)) OR contains(lower(error), lower(?)))",
+            f.search, f.search, f.search,
+        )
+    return w
+
+
+TRACE_FIELDS = ("trace_id", "start_time", "duration_ms", "spans", "llm_calls", "tool_calls",
+                "models", "prompt_tokens", "completion_tokens", "total_tokens", "cost_usd",
+                "unpriced_calls", "errors", "status", "tags")
+
+
+def list_traces(con: duckdb.DuckDBPyConnection, f: Filters, limit: int) -> tuple[list[dict[str, Any]], int]:
+    """Newest first, at most `limit` (0 = all). Returns the rows and how many matched in all."""
+    w = trace_where(f)
+    cols = ", ".join(f"t.{c}" for c in TRACE_FIELDS)
+    sql = f"SELECT {cols} FROM trace_summary t WHERE {w.sql()} ORDER BY t.start_time DESC NULLS LAST, t.trace_id"  # noqa: S608
+    params = list(w.params)
+    if limit:
+        sql += " LIMIT ?"
+        params.append(limit + 1)
+    rows = _dicts(con.execute(sql, params))
+    total = len(rows)
+    if limit and total > limit:
+        count = con.execute(f"SELECT count(*) FROM trace_summary t WHERE {w.sql()}", w.params).fetchone()  # noqa: S608
+        total = int(count[0]) if count else total
+        rows = rows[:limit]
+    return rows, total
+
+
+def span_where(f: Filters, alias: str = "s") -> Where:
+    """Clauses over spans."""
+    w = Where()
+    if f.since:
+        w.add(f"{alias}.start_time >= ?", f.since)
+    if f.until:
+        w.add(f"{alias}.start_time < ?", f.until)
+    if f.models:
+        w.add(f"{alias}.model IN (SELECT unnest(?::VARCHAR[]))", f.models)
+    for key, value in f.tags:
+        w.add(f"map_extract_value({alias}.metadata, ?) = ?", key, value)
+    if f.status:
+        w.add(f"{alias}.status = ?", f.status)
+    if f.search:
+        w.add(f"(contains(lower(CAST({alias}.request AS VARCHAR)), lower(?)) OR "
+              f"contains(lower(CAST({alias}.response AS VARCHAR)), lower(?)))", f.search, f.search)
+    return w
+
+
+def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    names = [d[0] for d in cursor.description or []]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def rows_of(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Every row of an executed query as a dict."""
+    return _dicts(cursor)
+
+
+def resolve_trace_id(con: duckdb.DuckDBPyConnection, prefix: str) -> str:
+    """A full trace id from a unique prefix."""
+    rows = con.execute(
+        "SELECT trace_id FROM trace_summary WHERE starts_with(trace_id, ?) ORDER BY trace_id LIMIT 6",
+        [prefix],
+    ).fetchall()
+    if not rows:
+        raise NotFound(f"no trace matches {prefix!r}")
+    ids = [r[0] for r in rows]
+    if prefix in ids:
+        return prefix
+    if len(ids) > 1:
+        shown = ", ".join(ids[:5]) + (", …" if len(ids) > 5 else "")
+        raise TraceCliError(f"trace id prefix {prefix!r} is ambiguous: {shown}", ExitCode.USAGE)
+    return ids[0]
+
+
+JSON_SPAN_COLUMNS = ("request", "response", "tool_arguments")
+
+
+def decode_json(rows: list[dict[str, Any]], columns: tuple[str, ...] = JSON_SPAN_COLUMNS) -> list[dict[str, Any]]:
+    """DuckDB hands JSON columns back as text; callers want the values."""
+    for row in rows:
+        for col in columns:
+            if isinstance(row.get(col), str):
+                row[col] = json.loads(row[col])
+    return rows
+
+
+def spans_of_trace(con: duckdb.DuckDBPyConnection, trace_id: str) -> list[dict[str, Any]]:
+    return decode_json(_dicts(con.execute(
+        "SELECT * EXCLUDE (ingest_id) FROM spans WHERE trace_id = ? "
+        "ORDER BY start_time NULLS LAST, source_file, source_row",
+        [trace_id],
+    )))
+
+
+def list_spans(con: duckdb.DuckDBPyConnection, f: Filters, trace_id: str | None,
+               limit: int) -> list[dict[str, Any]]:
+    """Canonical span rows, the shape `tracecli ingest` reads back losslessly."""
+    w = span_where(f)
+    if trace_id:
+        w.add("s.trace_id = ?", trace_id)
+    sql = (f"SELECT s.* EXCLUDE (ingest_id) FROM spans s WHERE {w.sql()} "  # noqa: S608
+           "ORDER BY s.start_time NULLS LAST, s.trace_id, s.source_file, s.source_row")
+    params = list(w.params)
+    if limit:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return decode_json(_dicts(con.execute(sql, params)))

@@ -1,0 +1,40 @@
+"""Ingest progress (a Rich bar on stderr, only on a terminal) and the closing summary line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
+from tracecli.ingest.pipeline import IngestResult
+from tracecli.ingest.pipeline import Progress as ProgressCallback
+from tracecli.ingest.sources import Source
+
+
+@contextmanager
+def progress_reporter(stderr: Console, *, enabled: bool) -> Iterator[ProgressCallback | None]:
+    if not enabled:
+        yield None
+        return
+    bar = Progress(TextColumn("ingest {task.description}"), BarColumn(), DownloadColumn(),
+                   TimeElapsedColumn(), console=stderr, transient=True)
+    task = bar.add_task("", total=None)
+
+    def advance(source: Source, done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total, description=source.label)
+
+    with bar:
+        yield advance
+
+
+def summary(r: IngestResult) -> str:
+    formats = ", ".join(f"{n:,} {name}" for name, n in sorted(r.by_format.items())) or "none"
+    return (
+        f"ingested {r.files:,} file(s): {r.records:,} records ({formats}); "
+        f"added {r.spans_added:,} spans in {r.traces:,} traces "
+        f"({r.llm_calls:,} LLM calls, {r.tool_calls:,} tool calls); "
+        f"{r.duplicates:,} already stored; skipped {r.skipped:,}; "
+        f"{r.seconds:.2f} s, {r.rows_per_second:,.0f} rows/s, {r.mb_per_second:,.1f} MB/s"
+    )

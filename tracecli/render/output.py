@@ -1,0 +1,151 @@
+"""One output path for every listing: table, json, jsonl, csv, markdown."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Literal
+
+from rich.table import Table
+from rich.text import Text
+
+from tracecli.render import console
+from tracecli.render.text import one_line
+
+Kind = Literal["text", "int", "cost", "ms", "time", "list", "map", "float"]
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+    markdown = "markdown"
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    kind: Kind = "text"
+    width: int = 0  # table only: cut long cells to this many characters
+
+
+def jsonable(value: Any) -> Any:
+    """Python values from DuckDB as stable JSON: ISO-8601 UTC times, dicts for maps."""
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="milliseconds") + ("Z" if value.tzinfo is None else "")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def dumps(value: Any, indent: int | None = None) -> str:
+    return json.dumps(jsonable(value), ensure_ascii=False, indent=indent)
+
+
+def cell(value: Any, kind: Kind) -> str:
+    """Human text for a table cell."""
+    if value is None:
+        return "" if kind not in ("cost",) else "—"
+    if kind == "int":
+        return f"{int(value):,}"
+    if kind == "float":
+        return f"{float(value):,.2f}"
+    if kind == "cost":
+        return format_cost(float(value))
+    if kind == "ms":
+        return format_ms(float(value))
+    if kind == "time":
+        return value.strftime("%Y-%m-%d %H:%M:%S") if isinstance(value, datetime) else str(value)
+    if kind == "list":
+        return ", ".join(str(v) for v in value)
+    if kind == "map":  # underscore keys (Portkey's _user, _environment) stay in machine formats
+        return " ".join(f"{k}={v}" for k, v in value.items() if not str(k).startswith("_"))
+    return str(value)
+
+
+def format_cost(usd: float) -> str:
+    if usd == 0:
+        return "$0"
+    if abs(usd) >= 1:
+        return f"${usd:,.2f}"
+    return f"${usd:.6f}".rstrip("0")
+
+
+def format_ms(ms: float) -> str:
+    if ms >= 60_000:
+        return f"{int(ms // 60_000)}m{(ms % 60_000) / 1000:04.1f}s"
+    if ms >= 1000:
+        return f"{ms / 1000:.2f} s"
+    return f"{ms:.0f} ms"
+
+
+def _flat(value: Any) -> Any:
+    """CSV cells: nested values as JSON text."""
+    value = jsonable(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def emit(rows: Sequence[dict[str, Any]], columns: Sequence[Column], fmt: OutputFormat,
+         *, footer: dict[str, Any] | None = None, document: Any = None) -> None:
+    """Write rows to stdout. `footer` is a totals row shown by table/markdown/csv; `document`
+    replaces the row list as the --format json value when a command documents an object."""
+    stdout = console.out()
+    if fmt is OutputFormat.json:
+        stdout.file.write(dumps(document if document is not None else list(rows), indent=2) + "\n")
+    elif fmt is OutputFormat.jsonl:
+        for row in rows:
+            stdout.file.write(dumps(row) + "\n")
+    elif fmt is OutputFormat.csv:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow([c.key for c in columns])
+        for row in [*rows, *([footer] if footer else [])]:
+            writer.writerow([_flat(row.get(c.key)) for c in columns])
+        stdout.file.write(buf.getvalue())
+    elif fmt is OutputFormat.markdown:
+        stdout.file.write(_markdown(rows, columns, footer))
+    else:
+        stdout.print(_table(rows, columns, footer))
+    stdout.file.flush()
+
+
+def _markdown(rows: Sequence[dict[str, Any]], columns: Sequence[Column],
+              footer: dict[str, Any] | None) -> str:
+    def esc(text: str) -> str:
+        return one_line(text).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(c.header for c in columns) + " |",
+             "| " + " | ".join("---:" if c.kind in ("int", "cost", "ms", "float") else "---"
+                               for c in columns) + " |"]
+    for row in [*rows, *([footer] if footer else [])]:
+        lines.append("| " + " | ".join(esc(cell(row.get(c.key), c.kind)) for c in columns) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _table(rows: Sequence[dict[str, Any]], columns: Sequence[Column],
+           footer: dict[str, Any] | None) -> Table:
+    table = Table(show_footer=footer is not None, header_style="bold", box=None, pad_edge=False)
+    for c in columns:
+        right = c.kind in ("int", "cost", "ms", "float")
+        foot = Text(one_line(cell(footer.get(c.key), c.kind)), style="bold") if footer else ""
+        table.add_column(c.header, justify="right" if right else "left", footer=foot,
+                         overflow="ellipsis", max_width=c.width or None, no_wrap=True)
+    for row in rows:
+        table.add_row(*(Text(one_line(cell(row.get(c.key), c.kind))) for c in columns))
+    return table

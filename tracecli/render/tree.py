@@ -1,0 +1,173 @@
+"""`tracecli show` as a Rich tree: every piece of log content goes in as Text, never markup."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.text import Text
+from rich.tree import Tree
+
+from tracecli.render.output import cell, format_cost, format_ms
+from tracecli.render.text import one_line, safe
+from tracecli.tree import CALL_KINDS, SpanNode, ToolCall, TraceTree
+
+PREVIEW = 160
+
+
+def render(tree: TraceTree, *, full: bool = False) -> Tree:
+    root = Tree(_root_label(tree.summary), guide_style="dim")
+    for node in tree.roots:
+        _add_node(root, node, full)
+    if tree.answer:
+        label = Text("answer: ", style="bold green")
+        label.append(one_line(tree.answer) if not full else safe(tree.answer))
+        root.add(label)
+    return root
+
+
+def _root_label(s: dict[str, Any]) -> Text:
+    t = Text()
+    t.append("trace ", style="bold")
+    t.append(safe(s.get("trace_id")), style="bold cyan")
+    parts = [cell(s.get("start_time"), "time") + " UTC" if s.get("start_time") else None,
+             format_ms(s["duration_ms"]) if s.get("duration_ms") is not None else None,
+             _plural(s.get("llm_calls"), "LLM call"),
+             _plural(s.get("tool_calls"), "tool call"),
+             f"{int(s['total_tokens']):,} tokens" if s.get("total_tokens") else None,
+             _cost_text(s.get("cost_usd"), s.get("unpriced_calls"))]
+    for part in parts:
+        if part:
+            t.append(" · " + part)
+    status = s.get("status") or "ok"
+    t.append(" · ")
+    t.append(status, style="green" if status == "ok" else "bold red")
+    tags = s.get("tags") or {}
+    if tags:
+        t.append(" · " + " ".join(f"{safe(k)}={safe(v)}" for k, v in tags.items()), style="dim")
+    return t
+
+
+def _plural(n: Any, word: str) -> str | None:
+    if n is None:
+        return None
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _cost_text(cost: Any, unpriced: Any) -> str | None:
+    if cost is None and not unpriced:
+        return None
+    text = format_cost(float(cost or 0))
+    if unpriced:
+        text += f" (+{unpriced} unpriced)"
+    return text
+
+
+def _add_node(parent: Tree, node: SpanNode, full: bool) -> None:
+    branch = parent.add(_span_label(node))
+    if full and node.kind in CALL_KINDS:
+        for message in node.new_messages:
+            branch.add(_message_label(message))
+    for call in node.tool_calls:
+        _add_tool_call(branch, call, full)
+    if node.kind == "llm" and node.output_text and full:
+        out = Text("assistant: ", style="bold")
+        out.append(safe(node.output_text))
+        branch.add(out)
+    for child in node.children:
+        _add_node(branch, child, full)
+
+
+def _span_label(node: SpanNode) -> Text:
+    s = node.span
+    t = Text()
+    if node.call_number is not None:
+        t.append(f"#{node.call_number} ", style="bold")
+    if node.kind in CALL_KINDS:
+        t.append("embeddings " if node.kind == "embedding" else "chat ", style="bold")
+        t.append(safe(s.get("model") or "?"), style="magenta")
+        name = s.get("name")
+        if name and name not in (f"chat {s.get('model')}", f"embeddings {s.get('model')}"):
+            t.append(f" ({one_line(name, 40)})", style="dim")
+    else:
+        t.append(f"{node.kind} ", style="bold blue")
+        t.append(one_line(s.get("name") or s.get("tool_name") or "", 60))
+    for part in _metrics(s):
+        t.append(" · " + part)
+    if s.get("cache_status") and s.get("cache_status") not in ("DISABLED",):
+        hit = "HIT" in s["cache_status"] and "MISS" not in s["cache_status"]
+        t.append(" · cache ")
+        t.append(safe(s["cache_status"]), style="bold green" if hit else "dim")
+    if s.get("retries"):
+        t.append(" · ")
+        t.append(_plural(s["retries"], "retry").replace("retrys", "retries"), style="yellow")
+    if s.get("status") == "error":
+        t.append(" · ")
+        t.append("error" + (f" {s['http_status']}" if s.get("http_status") else ""), style="bold red")
+        if s.get("error"):
+            t.append(": " + one_line(s["error"], PREVIEW), style="red")
+    return t
+
+
+def _metrics(s: dict[str, Any]) -> list[str]:
+    out = []
+    p, c = s.get("prompt_tokens"), s.get("completion_tokens")
+    if p is not None or c is not None:
+        out.append(f"{int(p or 0):,} in / {int(c or 0):,} out tok")
+    elif s.get("total_tokens"):
+        out.append(f"{int(s['total_tokens']):,} tok")
+    if s.get("cost_usd") is not None:
+        out.append(format_cost(float(s["cost_usd"])) + (" (est.)" if s.get("cost_source") == "computed" else ""))
+    elif s.get("cost_source") == "unpriced":
+        out.append("unpriced")
+    if s.get("duration_ms") is not None:
+        out.append(format_ms(float(s["duration_ms"])))
+    return out
+
+
+def call_signature(call: ToolCall) -> str:
+    """`exponentiate(base=3, exponent=5)`: keyword arguments as the model sent them."""
+    args = call.arguments
+    if isinstance(args, dict):
+        inner = ", ".join(f"{k}={_arg(v)}" for k, v in args.items())
+    elif args is None:
+        inner = ""
+    else:
+        inner = _arg(args)
+    return f"{call.name or '?'}({inner})"
+
+
+def _arg(value: Any) -> str:
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def _add_tool_call(branch: Tree, call: ToolCall, full: bool) -> None:
+    t = Text("tool ", style="bold yellow")
+    t.append(one_line(call_signature(call), 0 if full else PREVIEW))
+    t.append(" → ", style="bold")
+    if call.result is None:
+        t.append("(no result recorded)", style="dim")
+    else:
+        t.append(safe(call.result) if full else one_line(call.result, PREVIEW), style="green")
+    span = call.tool_span
+    if span and span.get("duration_ms") is not None:
+        t.append(" · " + format_ms(float(span["duration_ms"])), style="dim")
+    if span and span.get("status") == "error":
+        t.append(" · error", style="bold red")
+    branch.add(t)
+
+
+def _message_label(message: dict[str, Any]) -> Text:
+    role = str(message.get("role") or message.get("type") or "message")
+    t = Text(f"{safe(role)}: ", style="bold")
+    content = message.get("content")
+    if content is None and message.get("tool_calls"):
+        content = "(tool calls)"
+    if isinstance(content, list):
+        content = " ".join(str(p.get("text", "")) if isinstance(p, dict) else str(p) for p in content)
+    if role == "tool":
+        t.append(f"[{safe(message.get('tool_call_id'))}] ", style="dim")
+    t.append(safe(content if content is not None else message.get("output", "")))
+    return t
