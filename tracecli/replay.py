@@ -53,7 +53,8 @@ def steps(tree: TraceTree) -> list[Step]:
             walk(node.children)
 
     walk(tree.roots)
-    if tree.answer:
+    already_said = out and out[-1].kind == "receive" and ("assistant", tree.answer) in out[-1].lines
+    if tree.answer and not already_said:
         out.append(Step(last, "answer", None, "final answer", [("assistant", tree.answer)]))
     return out
 

@@ -153,17 +153,19 @@ def _fold(nodes: list[SpanNode]) -> list[SpanNode]:
 def _number_calls(roots: list[SpanNode]) -> None:
     """Number the calls in order and note which input messages each one added."""
     counter = 0
-    seen = 0
+    previous: list[dict[str, Any]] = []
 
     def walk(nodes: list[SpanNode]) -> None:
-        nonlocal counter, seen
+        nonlocal counter, previous
         for node in nodes:
             if node.kind in CALL_KINDS:
                 counter += 1
                 node.call_number = counter
                 messages = request_messages(node.span.get("request"))
-                node.new_messages = messages[seen:] if len(messages) > seen else messages
-                seen = len(messages)
+                continues = len(messages) > len(previous) and messages[: len(previous)] == previous
+                node.new_messages = messages[len(previous):] if continues else messages
+                if node.kind == "llm":
+                    previous = messages
             walk(node.children)
 
     walk(roots)

@@ -14,6 +14,14 @@ def _color_allowed(stream: object) -> bool:
     return bool(isatty and isatty())
 
 
+def _pipe_width() -> int:
+    """Piped output is data for another program: do not cut it to a terminal's width."""
+    try:
+        return max(int(os.environ.get("COLUMNS", "")), 20)
+    except ValueError:
+        return 1000
+
+
 def out() -> Console:
     """Data goes to stdout; plain text when it is not a terminal or NO_COLOR is set.
 
@@ -26,7 +34,7 @@ def out() -> Console:
         highlight=False,
         soft_wrap=False,
         emoji=False,
-        width=None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", 120)),
+        width=None if sys.stdout.isatty() else _pipe_width(),
     )
 
 

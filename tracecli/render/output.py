@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -78,11 +79,13 @@ def cell(value: Any, kind: Kind) -> str:
 
 
 def format_cost(usd: float) -> str:
+    """Dollars with enough decimals to show the first three significant digits of small costs."""
     if usd == 0:
         return "$0"
     if abs(usd) >= 1:
         return f"${usd:,.2f}"
-    return f"${usd:.6f}".rstrip("0")
+    decimals = max(2, 2 - math.floor(math.log10(abs(usd))))
+    return f"${usd:.{decimals}f}".rstrip("0").rstrip(".")
 
 
 def format_ms(ms: float) -> str:
@@ -140,12 +143,18 @@ def _markdown(rows: Sequence[dict[str, Any]], columns: Sequence[Column],
 
 def _table(rows: Sequence[dict[str, Any]], columns: Sequence[Column],
            footer: dict[str, Any] | None) -> Table:
+    """Columns keep their natural width (ids and times are never cut); only columns that
+    declare a width are cut, with an ellipsis."""
+    body = [[one_line(cell(row.get(c.key), c.kind)) for c in columns] for row in rows]
+    feet = [one_line(cell(footer.get(c.key), c.kind)) for c in columns] if footer else []
     table = Table(show_footer=footer is not None, header_style="bold", box=None, pad_edge=False)
-    for c in columns:
-        right = c.kind in ("int", "cost", "ms", "float")
-        foot = Text(one_line(cell(footer.get(c.key), c.kind)), style="bold") if footer else ""
-        table.add_column(c.header, justify="right" if right else "left", footer=foot,
-                         overflow="ellipsis", max_width=c.width or None, no_wrap=True)
-    for row in rows:
-        table.add_row(*(Text(one_line(cell(row.get(c.key), c.kind))) for c in columns))
+    for i, c in enumerate(columns):
+        natural = max([len(c.header), *(len(r[i]) for r in body), *(len(f) for f in feet[i:i + 1])])
+        table.add_column(c.header, justify="right" if c.kind in ("int", "cost", "ms", "float") else "left",
+                         footer=Text(feet[i], style="bold") if footer else "",
+                         overflow="ellipsis", no_wrap=True,
+                         min_width=min(natural, 8) if c.width else natural,
+                         max_width=c.width or None)
+    for cells in body:
+        table.add_row(*(Text(v) for v in cells))
     return table

@@ -1,0 +1,141 @@
+"""Ingest through the real CLI: detection, idempotence, stdin, Parquet, the summary line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+
+from tests.conftest import SAMPLE_JSONL, SAMPLE_PARQUET, SAMPLES, Invoke, sample_rows
+
+
+def _count(db: Path, sql: str) -> int:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql).fetchone()[0]
+
+
+def test_ingest_summary_counts_records_traces_calls(cli: Invoke, isolated_store: Path) -> None:
+    result = cli("ingest", str(SAMPLE_JSONL))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""  # messages go to stderr
+    assert "15 records (15 portkey)" in result.stderr
+    assert "added 15 spans in 8 traces (14 LLM calls, 6 tool calls)" in result.stderr
+    assert "rows/s" in result.stderr and "MB/s" in result.stderr
+    assert _count(isolated_store, "SELECT count(*) FROM spans") == len(sample_rows())
+
+
+def test_reingest_adds_nothing(cli: Invoke, isolated_store: Path) -> None:
+    cli("ingest", str(SAMPLE_JSONL))
+    again = cli("ingest", str(SAMPLES))  # the directory: JSONL and the same rows as Parquet
+    assert again.exit_code == 0, again.stderr
+    assert "added 0 spans" in again.stderr and "30 already stored" in again.stderr
+    assert _count(isolated_store, "SELECT count(*) FROM spans") == 15
+    assert _count(isolated_store, "SELECT count(*) FROM tool_calls") == 6
+    assert _count(isolated_store, "SELECT count(*) FROM trace_summary") == 8
+
+
+def test_parquet_holds_the_same_spans_as_jsonl(cli: Invoke, tmp_path: Path) -> None:
+    a, b = tmp_path / "a.duckdb", tmp_path / "b.duckdb"
+    cli("ingest", str(SAMPLE_JSONL), "--db", str(a))
+    cli("ingest", str(SAMPLE_PARQUET), "--db", str(b))
+    outs = [cli("spans", "--db", str(db), "--format", "jsonl").stdout for db in (a, b)]
+    rows = [[{k: v for k, v in json.loads(line).items() if k != "source_file"}
+             for line in out.splitlines()] for out in outs]
+    assert rows[0] == rows[1] and len(rows[0]) == 15
+
+
+def test_stdin_and_gzip_and_glob(cli: Invoke, isolated_store: Path, tmp_path: Path) -> None:
+    import gzip
+
+    gz = tmp_path / "logs" / "export.jsonl.gz"
+    gz.parent.mkdir()
+    gz.write_bytes(gzip.compress(SAMPLE_JSONL.read_bytes()))
+    assert cli("ingest", str(tmp_path / "logs" / "*.gz")).exit_code == 0
+    result = cli("ingest", "-", input=SAMPLE_JSONL.read_bytes())
+    assert result.exit_code == 0, result.stderr
+    assert "added 0 spans" in result.stderr
+    assert _count(isolated_store, "SELECT count(*) FROM spans") == 15
+
+
+def test_portkey_cost_cents_by_default_usd_on_request(cli: Invoke, tmp_path: Path) -> None:
+    row = sample_rows()[0]
+    path = tmp_path / "one.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    for unit, factor in (("cents", 0.01), ("usd", 1.0)):
+        db = tmp_path / f"{unit}.duckdb"
+        assert cli("ingest", str(path), "--db", str(db), "--portkey-cost-unit", unit).exit_code == 0
+        doc = json.loads(cli("cost", "--db", str(db), "--format", "json").stdout)
+        assert doc["total"]["cost_usd"] == round(row["cost"] * factor, 12)
+
+
+def test_metadata_as_key_value_arrays(cli: Invoke, tmp_path: Path) -> None:
+    row = sample_rows()[0]
+    meta = row.pop("metadata")
+    row["metadata.key"], row["metadata.value"] = list(meta), list(meta.values())
+    row["ai_provider"] = row.pop("ai_org")
+    row["request_tokens"], row["response_tokens"] = row.pop("req_units"), row.pop("res_units")
+    path = tmp_path / "kv.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    spans = json.loads(cli("spans", "--from", str(path), "--format", "json").stdout)
+    assert spans[0]["metadata"] == meta
+    assert spans[0]["provider"] == "openai" and spans[0]["prompt_tokens"] == 142
+
+
+def test_generic_openai_rows_and_computed_cost(cli: Invoke, tmp_path: Path) -> None:
+    """A row with only bodies and a trace id: detected as `openai`, priced from genai-prices."""
+    rows = sample_rows()[:4]
+    path = tmp_path / "gateway.jsonl"
+    with path.open("w") as fh:
+        for i, r in enumerate(rows):
+            fh.write(json.dumps({"trace_id": "t-generic", "timestamp": r["created_at"],
+                                 "latency_ms": r["response_time"], "request": r["request"],
+                                 "response": r["response"], "id": f"g{i}"}) + "\n")
+    result = cli("ingest", str(path))
+    assert "4 records (4 openai)" in result.stderr
+    out = cli("show", "t-generic").stdout
+    assert "multiply(first_int=243, second_int=36) → 8748" in out
+    doc = json.loads(cli("cost", "--format", "json").stdout)
+    assert doc["total"]["computed"] == 4 and doc["total"]["logged"] == 0
+    prompt = sum(r["req_units"] for r in rows)
+    completion = sum(r["res_units"] for r in rows)
+    expected = prompt * 0.15e-6 + completion * 0.6e-6  # gpt-4o-mini list price
+    assert abs(doc["total"]["cost_usd"] - expected) < 1e-12
+
+
+def test_unknown_model_is_unpriced_not_zero(cli: Invoke, tmp_path: Path) -> None:
+    path = tmp_path / "x.jsonl"
+    path.write_text(json.dumps({
+        "trace_id": "t-x", "request": {"model": "acme-llm-9", "messages": [{"role": "user", "content": "hi"}]},
+        "response": {"choices": [{"message": {"role": "assistant", "content": "yo"}}],
+                     "usage": {"prompt_tokens": 3, "completion_tokens": 1}}}) + "\n")
+    doc = json.loads(cli("cost", "--from", str(path), "--format", "json").stdout)
+    assert doc["rows"][0]["unpriced"] == 1 and doc["rows"][0]["cost_usd"] == 0
+    traces = json.loads(cli("traces", "--from", str(path), "--format", "json").stdout)
+    assert traces[0]["cost_usd"] is None and traces[0]["unpriced_calls"] == 1
+
+
+def test_canonical_export_round_trips(cli: Invoke, tmp_path: Path, isolated_store: Path) -> None:
+    cli("ingest", str(SAMPLE_JSONL))
+    export = tmp_path / "spans.jsonl"
+    export.write_text(cli("spans", "--format", "jsonl").stdout)
+    other = tmp_path / "other.duckdb"
+    result = cli("ingest", str(export), "--db", str(other))
+    assert "15 records (15 tracecli)" in result.stderr
+    again = cli("spans", "--db", str(other), "--format", "jsonl").stdout
+    assert again == export.read_text()
+    # and into the original store it is a no-op: same record keys
+    assert "added 0 spans" in cli("ingest", str(export)).stderr
+
+
+def test_undetectable_file_names_file_and_formats_tried(cli: Invoke, tmp_path: Path) -> None:
+    path = tmp_path / "weird.jsonl"
+    path.write_text('{"hello": "world"}\n')
+    result = cli("ingest", str(path))
+    assert result.exit_code == 3
+    assert str(path) in result.stderr and "tried" in result.stderr and "portkey" in result.stderr
+
+
+def test_formats_lists_readers(cli: Invoke) -> None:
+    names = [r["name"] for r in json.loads(cli("formats", "--format", "json").stdout)]
+    assert {"portkey", "openai", "tracecli"} <= set(names)
