@@ -115,12 +115,14 @@ def test_replay_json_steps_carry_recorded_offsets(cli: Invoke, sample_store: Non
 
 
 def test_replay_waits_recorded_gaps_scaled_by_speed(cli: Invoke, sample_store: None) -> None:
+    import io
+
+    from rich.console import Console
+
     from tracecli.cli.common import read_store
     from tracecli.render.replay import play
     from tracecli.replay import steps
     from tracecli.tree import build
-    from rich.console import Console
-    import io
 
     with read_store(None, None) as con:
         plan = steps(build(con, REFERENCE_TRACE))

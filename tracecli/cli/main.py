@@ -9,7 +9,15 @@ from typing import Annotated
 import typer
 
 from tracecli import __version__
-from tracecli.cli import cost_cmd, formats_cmd, ingest_cmd, replay_cmd, show_cmd, spans_cmd, traces_cmd
+from tracecli.cli import (
+    cost_cmd,
+    formats_cmd,
+    ingest_cmd,
+    replay_cmd,
+    show_cmd,
+    spans_cmd,
+    traces_cmd,
+)
 
 app = typer.Typer(
     name="tracecli",

@@ -6,8 +6,15 @@ from typing import Annotated
 
 import typer
 
-from tracecli.cli.common import (DbOption, FormatOption, FromOption, SinceOption, TagOption,
-                                 UntilOption, guarded)
+from tracecli.cli.common import (
+    DbOption,
+    FormatOption,
+    FromOption,
+    SinceOption,
+    TagOption,
+    UntilOption,
+    guarded,
+)
 from tracecli.render.output import Column, OutputFormat
 
 COLUMNS = [
