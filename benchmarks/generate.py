@@ -11,9 +11,9 @@ hits, retries, and failed final calls. Rows come out in time order, as an export
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import random
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,9 +21,19 @@ from typing import Any
 
 HERE = Path(__file__).parent
 DATA = HERE / "data"
-sys.path.insert(0, str(HERE.parent / "sample_logs"))
 
-from generate import agent_run  # noqa: E402  (sample_logs/generate.py)
+
+def _sample_module():  # type: ignore[no-untyped-def]
+    """sample_logs/generate.py, loaded by path (it shares this module's name)."""
+    spec = importlib.util.spec_from_file_location("sample_generate",
+                                                  HERE.parent / "sample_logs" / "generate.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+agent_run = _sample_module().agent_run
 
 CALLS_PER_TRACE = 4
 MODELS = [("gpt-4o-mini", 60), ("gpt-4o", 25), ("claude-3-5-sonnet-20241022", 15)]
