@@ -47,7 +47,7 @@ _AGGREGATES = """
   sum(s.prompt_tokens) AS prompt_tokens,
   sum(s.completion_tokens) AS completion_tokens,
   sum(coalesce(s.total_tokens, coalesce(s.prompt_tokens, 0) + coalesce(s.completion_tokens, 0))) AS total_tokens,
-  coalesce(sum(s.cost_usd), 0) AS cost_usd,
+  coalesce(fsum(s.cost_usd), 0) AS cost_usd,
   count(*) FILTER (WHERE s.cost_source = 'logged') AS logged,
   count(*) FILTER (WHERE s.cost_source = 'computed') AS computed,
   count(*) FILTER (WHERE s.cost_source = 'unpriced') AS unpriced"""

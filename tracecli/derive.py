@@ -125,7 +125,7 @@ agg AS (
          sum(prompt_tokens) AS prompt_tokens,
          sum(completion_tokens) AS completion_tokens,
          sum(coalesce(total_tokens, coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0))) AS total_tokens,
-         sum(cost_usd) AS cost_usd,
+         fsum(cost_usd) AS cost_usd,  -- order-independent: same total on every run
          count(*) FILTER (WHERE cost_source = 'unpriced') AS unpriced_calls,
          count(*) FILTER (WHERE status = 'error') AS errors
   FROM s GROUP BY trace_id
