@@ -23,27 +23,28 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 DbOption = Annotated[
     str | None,
-    typer.Option("--db", envvar="TRACECLI_DB", show_envvar=True,
+    typer.Option("--db", envvar="TRACECLI_DB", show_envvar=True, metavar="PATH",
                  help="Store file (default: tracecli.duckdb in the user data dir). ':memory:' for none."),
 ]
 FromOption = Annotated[
     list[str] | None,
-    typer.Option("--from", help="Read these files (or - for stdin) into a throwaway in-memory "
+    typer.Option("--from", metavar="PATH|-", help="Read these files (or - for stdin) into a throwaway in-memory "
                  "store instead of using --db. Repeatable.", rich_help_panel="Input"),
 ]
 FormatOption = Annotated[
-    OutputFormat, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
+    OutputFormat, typer.Option("--format", "-f", help="Output format: table, json, jsonl, csv or markdown.",
+                               case_sensitive=False)
 ]
 SinceOption = Annotated[
-    str | None, typer.Option("--since", help="Only from this time on: ISO date/time or age like 30m, 24h, 7d.",
+    str | None, typer.Option("--since", metavar="WHEN", help="Only from this time on: ISO date/time or age like 30m, 24h, 7d.",
                              rich_help_panel="Filters"),
 ]
 UntilOption = Annotated[
-    str | None, typer.Option("--until", help="Only before this time: ISO date/time or age like 1h.",
+    str | None, typer.Option("--until", metavar="WHEN", help="Only before this time: ISO date/time or age like 1h.",
                              rich_help_panel="Filters"),
 ]
 TagOption = Annotated[
-    list[str] | None, typer.Option("--tag", help="Metadata tag KEY=VALUE (repeatable, all must match).",
+    list[str] | None, typer.Option("--tag", metavar="KEY=VALUE", help="Metadata tag KEY=VALUE (repeatable, all must match).",
                                    rich_help_panel="Filters"),
 ]
 

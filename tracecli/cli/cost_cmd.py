@@ -34,13 +34,13 @@ def _columns(label: str) -> list[Column]:
 
 @guarded
 def cost(
-    by: Annotated[str, typer.Option("--by", help="model, provider, trace, day, kind, tag (every "
+    by: Annotated[str, typer.Option("--by", metavar="GROUP", help="model, provider, trace, day, kind, tag (every "
                                     "key=value) or tag:KEY (one key's values).")] = "model",
     db: DbOption = None,
     from_: FromOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
-    model: Annotated[list[str] | None, typer.Option("--model", rich_help_panel="Filters",
+    model: Annotated[list[str] | None, typer.Option("--model", metavar="MODEL", rich_help_panel="Filters",
                                                     help="Only calls to this model (repeatable).")] = None,
     tag: TagOption = None,
     fmt: FormatOption = OutputFormat.table,

@@ -13,12 +13,12 @@ from tracecli.render import console
 
 @guarded
 def ingest(
-    paths: Annotated[list[str], typer.Argument(help="Files, directories, globs, or - for stdin "
+    paths: Annotated[list[str], typer.Argument(metavar="PATH...", help="Files, directories, globs, or - for stdin "
                                                     "(.jsonl .ndjson .json .parquet, optionally .gz).")],
     db: DbOption = None,
-    format_name: Annotated[str | None, typer.Option("--format", help="Skip detection: read every "
+    format_name: Annotated[str | None, typer.Option("--format", metavar="NAME", help="Skip detection: read every "
                                                     "input as this format (see `tracecli formats`).")] = None,
-    portkey_cost_unit: Annotated[str, typer.Option("--portkey-cost-unit", help="Unit of Portkey's "
+    portkey_cost_unit: Annotated[str, typer.Option("--portkey-cost-unit", metavar="cents|usd", help="Unit of Portkey's "
                                                    "`cost` field: cents (as its export docs say) or usd.")] = "cents",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
 ) -> None:

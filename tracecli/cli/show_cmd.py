@@ -12,7 +12,7 @@ from tracecli.render.output import OutputFormat
 
 @guarded
 def show(
-    trace_id: Annotated[str, typer.Argument(help="Trace id, or a unique prefix of one.")],
+    trace_id: Annotated[str, typer.Argument(metavar="TRACE_ID", help="Trace id, or a unique prefix of one.")],
     db: DbOption = None,
     from_: FromOption = None,
     full: Annotated[bool, typer.Option("--full", help="Add every message sent and received.")] = False,

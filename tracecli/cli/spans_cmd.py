@@ -33,12 +33,12 @@ COLUMNS = [
 
 @guarded
 def spans(
-    trace: Annotated[str | None, typer.Option("--trace", help="Only this trace (a unique prefix is enough).")] = None,
+    trace: Annotated[str | None, typer.Option("--trace", metavar="TRACE_ID", help="Only this trace (a unique prefix is enough).")] = None,
     db: DbOption = None,
     from_: FromOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
-    model: Annotated[list[str] | None, typer.Option("--model", rich_help_panel="Filters",
+    model: Annotated[list[str] | None, typer.Option("--model", metavar="MODEL", rich_help_panel="Filters",
                                                     help="Only calls to this model (repeatable).")] = None,
     tag: TagOption = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many (0 = all).")] = 0,

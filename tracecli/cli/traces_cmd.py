@@ -37,14 +37,14 @@ def traces(
     from_: FromOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
-    model: Annotated[list[str] | None, typer.Option("--model", help="Traces that called this model (repeatable).",
+    model: Annotated[list[str] | None, typer.Option("--model", metavar="MODEL", help="Traces that called this model (repeatable).",
                                                     rich_help_panel="Filters")] = None,
     tag: TagOption = None,
-    status: Annotated[str | None, typer.Option("--status", help="ok or error.",
+    status: Annotated[str | None, typer.Option("--status", metavar="ok|error", help="ok or error.",
                                                rich_help_panel="Filters")] = None,
-    min_cost: Annotated[float | None, typer.Option("--min-cost", help="Traces costing at least this many USD.",
+    min_cost: Annotated[float | None, typer.Option("--min-cost", metavar="USD", help="Traces costing at least this many USD.",
                                                    rich_help_panel="Filters")] = None,
-    search: Annotated[str | None, typer.Option("--search", help="Text in any request, response or error "
+    search: Annotated[str | None, typer.Option("--search", metavar="TEXT", help="Text in any request, response or error "
                                                "(case-insensitive).", rich_help_panel="Filters")] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many (0 = all).")] = 20,
     fmt: FormatOption = OutputFormat.table,
