@@ -19,6 +19,8 @@ from tracecli.render.output import OutputFormat
 if TYPE_CHECKING:
     import duckdb
 
+    from tracecli.query import Filters
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 DbOption = Annotated[
@@ -42,6 +44,10 @@ SinceOption = Annotated[
 UntilOption = Annotated[
     str | None, typer.Option("--until", metavar="WHEN", help="Only before this time: ISO date/time or age like 1h.",
                              rich_help_panel="Filters"),
+]
+ModelOption = Annotated[
+    list[str] | None, typer.Option("--model", metavar="MODEL", help="Only calls to this model "
+                                   "(repeatable).", rich_help_panel="Filters"),
 ]
 TagOption = Annotated[
     list[str] | None, typer.Option("--tag", metavar="KEY=VALUE", help="Metadata tag KEY=VALUE (repeatable, all must match).",
@@ -96,6 +102,19 @@ def _silence_broken_pipe() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
+
+
+def build_filters(since: str | None, until: str | None, models: list[str] | None,
+                  tags: list[str] | None, **extra: Any) -> Filters:
+    """The shared filter options, parsed; `extra` passes command-specific fields through."""
+    from tracecli.query import Filters, parse_tags
+    from tracecli.timeutil import parse_when
+
+    return Filters(
+        since=parse_when(since, "--since") if since else None,
+        until=parse_when(until, "--until") if until else None,
+        models=models or [], tags=parse_tags(tags), **extra,
+    )
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from tracecli.cli.common import (
     DbOption,
     FormatOption,
     FromOption,
+    ModelOption,
     SinceOption,
     TagOption,
     UntilOption,
@@ -40,25 +41,18 @@ def cost(
     from_: FromOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
-    model: Annotated[list[str] | None, typer.Option("--model", metavar="MODEL", rich_help_panel="Filters",
-                                                    help="Only calls to this model (repeatable).")] = None,
+    model: ModelOption = None,
     tag: TagOption = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Total cost and tokens of LLM and embedding calls. Costs come from the logs where logged,
     else from genai-prices' table (computed); calls to models it does not know are unpriced."""
-    from tracecli.cli.common import read_store
+    from tracecli.cli.common import build_filters, read_store
     from tracecli.cost import parse_group, totals
-    from tracecli.query import Filters, parse_tags
     from tracecli.render.output import emit
-    from tracecli.timeutil import parse_when
 
     grouping = parse_group(by)
-    filters = Filters(
-        since=parse_when(since, "--since") if since else None,
-        until=parse_when(until, "--until") if until else None,
-        models=model or [], tags=parse_tags(tag),
-    )
+    filters = build_filters(since, until, model, tag)
     with read_store(db, from_) as con:
         rows, total = totals(con, grouping, filters)
     document = {"by": grouping.label, "rows": rows, "total": {k: v for k, v in total.items() if k != "group"}}

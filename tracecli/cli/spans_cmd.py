@@ -10,6 +10,7 @@ from tracecli.cli.common import (
     DbOption,
     FormatOption,
     FromOption,
+    ModelOption,
     SinceOption,
     TagOption,
     UntilOption,
@@ -38,23 +39,17 @@ def spans(
     from_: FromOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
-    model: Annotated[list[str] | None, typer.Option("--model", metavar="MODEL", rich_help_panel="Filters",
-                                                    help="Only calls to this model (repeatable).")] = None,
+    model: ModelOption = None,
     tag: TagOption = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many (0 = all).")] = 0,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """List spans. `--format jsonl` is the lossless export that `tracecli ingest` reads back."""
-    from tracecli.cli.common import read_store
-    from tracecli.query import Filters, list_spans, parse_tags, resolve_trace_id
+    from tracecli.cli.common import build_filters, read_store
+    from tracecli.query import list_spans, resolve_trace_id
     from tracecli.render.output import emit
-    from tracecli.timeutil import parse_when
 
-    filters = Filters(
-        since=parse_when(since, "--since") if since else None,
-        until=parse_when(until, "--until") if until else None,
-        models=model or [], tags=parse_tags(tag),
-    )
+    filters = build_filters(since, until, model, tag)
     with read_store(db, from_) as con:
         trace_id = resolve_trace_id(con, trace) if trace else None
         rows = list_spans(con, filters, trace_id, limit)

@@ -10,6 +10,7 @@ from tracecli.cli.common import (
     DbOption,
     FormatOption,
     FromOption,
+    ModelOption,
     SinceOption,
     TagOption,
     UntilOption,
@@ -37,8 +38,7 @@ def traces(
     from_: FromOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
-    model: Annotated[list[str] | None, typer.Option("--model", metavar="MODEL", help="Traces that called this model (repeatable).",
-                                                    rich_help_panel="Filters")] = None,
+    model: ModelOption = None,
     tag: TagOption = None,
     status: Annotated[str | None, typer.Option("--status", metavar="ok|error", help="ok or error.",
                                                rich_help_panel="Filters")] = None,
@@ -50,22 +50,17 @@ def traces(
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """List traces, newest first, with their calls, tokens, cost and tags."""
-    from tracecli.cli.common import read_store
+    from tracecli.cli.common import build_filters, read_store
     from tracecli.errors import ExitCode, TraceCliError
-    from tracecli.query import Filters, list_traces, parse_tags
+    from tracecli.query import list_traces
     from tracecli.render import console
     from tracecli.render.output import emit
-    from tracecli.timeutil import parse_when
 
     if status not in (None, "ok", "error"):
         raise TraceCliError("--status must be ok or error", ExitCode.USAGE)
     if limit < 0:
         raise TraceCliError("--limit must be 0 (all) or more", ExitCode.USAGE)
-    filters = Filters(
-        since=parse_when(since, "--since") if since else None,
-        until=parse_when(until, "--until") if until else None,
-        models=model or [], tags=parse_tags(tag), status=status, min_cost=min_cost, search=search,
-    )
+    filters = build_filters(since, until, model, tag, status=status, min_cost=min_cost, search=search)
     with read_store(db, from_) as con:
         rows, total = list_traces(con, filters, limit)
     emit(rows, COLUMNS, fmt)
