@@ -134,3 +134,15 @@ def test_help_lists_every_command(cli: Invoke) -> None:
     out = cli("--help").stdout
     for command in ("ingest", "traces", "show", "cost", "replay", "spans", "formats"):
         assert command in out
+
+
+def test_cost_repriced_from_the_table(cli: Invoke, sample_store: None) -> None:
+    doc = json.loads(cli("cost", "--prices", "table", "--model", "gpt-4o-mini", "--format", "json").stdout)
+    assert doc["prices"] == "table"
+    rows = [r for r in sample_rows() if r["ai_model"] == "gpt-4o-mini"]
+    expected = sum(r["req_units"] * 0.15e-6 + r["res_units"] * 0.6e-6 for r in rows)
+    assert doc["total"]["computed"] == len(rows) and doc["total"]["logged"] == 0
+    assert doc["total"]["cost_usd"] == pytest.approx(expected, rel=1e-9)
+    logged = json.loads(cli("cost", "--model", "gpt-4o-mini", "--format", "json").stdout)
+    assert logged["prices"] == "logged" and logged["total"]["logged"] == len(rows)
+    assert cli("cost", "--prices", "guess").exit_code == 2

@@ -53,28 +53,64 @@ _AGGREGATES = """
   count(*) FILTER (WHERE s.cost_source = 'unpriced') AS unpriced"""
 
 
-def totals(con: duckdb.DuckDBPyConnection, grouping: Grouping, filters: Filters) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Rows ordered by cost (highest first), and the grand total over the same calls."""
+PRICE_SOURCES = ("logged", "table")
+
+
+def _table_priced(con: duckdb.DuckDBPyConnection) -> tuple[str, list[Any]]:
+    """Spans with every call re-priced from genai-prices' table, ignoring logged costs.
+    The rates travel as parameter lists, so this works on a read-only store."""
+    from tracecli.pricing import lookup
+
+    models = con.execute(
+        "SELECT DISTINCT provider, model FROM spans WHERE kind IN ('llm', 'embedding') AND model IS NOT NULL"
+    ).fetchall()
+    found = [(p, m, r) for p, m in models if (r := lookup(p, m)) is not None]
+    sql = """(SELECT s0.* REPLACE (
+                CASE WHEN r.model IS NULL OR (s0.prompt_tokens IS NULL AND s0.completion_tokens IS NULL)
+                     THEN NULL
+                     ELSE (coalesce(s0.prompt_tokens, 0) - coalesce(s0.cached_tokens, 0)) * r.r_in
+                          + coalesce(s0.cached_tokens, 0) * r.r_cached
+                          + coalesce(s0.completion_tokens, 0) * r.r_out END AS cost_usd,
+                CASE WHEN r.model IS NULL OR (s0.prompt_tokens IS NULL AND s0.completion_tokens IS NULL)
+                     THEN 'unpriced' ELSE 'computed' END AS cost_source)
+              FROM spans s0 LEFT JOIN (
+                SELECT unnest(?::VARCHAR[]) AS provider, unnest(?::VARCHAR[]) AS model,
+                       unnest(?::DOUBLE[]) AS r_in, unnest(?::DOUBLE[]) AS r_cached,
+                       unnest(?::DOUBLE[]) AS r_out) r
+              ON r.model = s0.model AND r.provider IS NOT DISTINCT FROM s0.provider)"""
+    params = [[p for p, _, _ in found], [m for _, m, _ in found], [r.input for *_, r in found],
+              [r.cached_input for *_, r in found], [r.output for *_, r in found]]
+    return sql, params
+
+
+def totals(con: duckdb.DuckDBPyConnection, grouping: Grouping, filters: Filters,
+           prices: str = "logged") -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Rows ordered by cost (highest first), and the grand total over the same calls.
+
+    prices="logged" uses each call's stored cost (logged, else computed at ingest);
+    prices="table" re-prices every call from the current price table."""
+    if prices not in PRICE_SOURCES:
+        raise TraceCliError(f"--prices must be one of {', '.join(PRICE_SOURCES)}", ExitCode.USAGE)
+    spans, spans_params = _table_priced(con) if prices == "table" else ("spans", [])
     w = span_where(filters)
     w.add("s.kind IN ('llm', 'embedding')")
-    params: list[Any] = []
+    group_params: list[Any] = []
+    source = f"{spans} s"
     if grouping.by == "tag" and grouping.tag_key:
         group_sql = "coalesce(map_extract_value(s.metadata, ?), '(none)')"
-        params.append(grouping.tag_key)
-        source = "spans s"
+        group_params.append(grouping.tag_key)
     elif grouping.by == "tag":
         # every key=value tag is its own group; a call with three tags counts in three groups
         group_sql = "coalesce(e.key || '=' || e.value, '(none)')"
-        source = ("(SELECT *, unnest(CASE WHEN cardinality(metadata) > 0 THEN map_entries(metadata) "
-                  "ELSE [NULL] END) AS e FROM spans) s")
+        source = (f"(SELECT *, unnest(CASE WHEN cardinality(metadata) > 0 THEN map_entries(metadata) "
+                  f"ELSE [NULL] END) AS e FROM {spans}) s")
     else:
         group_sql = _GROUPS[grouping.by]
-        source = "spans s"
     sql = (f"SELECT {group_sql} AS grp, {_AGGREGATES} FROM {source} WHERE {w.sql()} "  # noqa: S608
            "GROUP BY grp ORDER BY cost_usd DESC, grp")
-    rows = rows_of(con.execute(sql, [*params, *w.params]))
-    total_sql = f"SELECT 'TOTAL' AS grp, {_AGGREGATES} FROM spans s WHERE {w.sql()}"  # noqa: S608
-    total = rows_of(con.execute(total_sql, w.params))[0]
+    rows = rows_of(con.execute(sql, [*group_params, *spans_params, *w.params]))
+    total_sql = f"SELECT 'TOTAL' AS grp, {_AGGREGATES} FROM {spans} s WHERE {w.sql()}"  # noqa: S608
+    total = rows_of(con.execute(total_sql, [*spans_params, *w.params]))[0]
     return [_named(r) for r in rows], _named(total)
 
 

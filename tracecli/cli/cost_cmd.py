@@ -43,6 +43,9 @@ def cost(
     until: UntilOption = None,
     model: ModelOption = None,
     tag: TagOption = None,
+    prices: Annotated[str, typer.Option("--prices", metavar="logged|table", help="logged: each "
+                                        "call's logged cost, else the table's; table: re-price every "
+                                        "call from genai-prices' current table.")] = "logged",
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Total cost and tokens of LLM and embedding calls. Costs come from the logs where logged,
@@ -54,6 +57,6 @@ def cost(
     grouping = parse_group(by)
     filters = build_filters(since, until, model, tag)
     with read_store(db, from_) as con:
-        rows, total = totals(con, grouping, filters)
-    document = {"by": grouping.label, "rows": rows, "total": {k: v for k, v in total.items() if k != "group"}}
+        rows, total = totals(con, grouping, filters, prices)
+    document = {"by": grouping.label, "prices": prices, "rows": rows, "total": {k: v for k, v in total.items() if k != "group"}}
     emit(rows, _columns(grouping.label), fmt, footer=total, document=document)
