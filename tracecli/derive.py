@@ -13,19 +13,19 @@ asked_chat AS (
   SELECT s.trace_id, s.span_id AS llm_span_id, s.start_time, s.source_row,
          unnest(calls) AS tc, unnest(range(1, len(calls) + 1)) AS idx
   FROM (SELECT *, json_extract(response, '$.choices[0].message.tool_calls[*]') AS calls
-        FROM spans WHERE trace_id IN (SELECT trace_id FROM affected) AND response IS NOT NULL) s
+        FROM spans WHERE __SCOPE__ AND response IS NOT NULL) s
   WHERE len(calls) > 0
 ), asked_resp AS (
   SELECT s.trace_id, s.span_id AS llm_span_id, s.start_time, s.source_row,
          unnest(items) AS tc, unnest(range(1, len(items) + 1)) AS idx
   FROM (SELECT *, json_extract(response, '$.output[*]') AS items
-        FROM spans WHERE trace_id IN (SELECT trace_id FROM affected) AND response IS NOT NULL) s
+        FROM spans WHERE __SCOPE__ AND response IS NOT NULL) s
   WHERE len(items) > 0
 ), asked_anthropic AS (
   SELECT s.trace_id, s.span_id AS llm_span_id, s.start_time, s.source_row,
          unnest(items) AS tc, unnest(range(1, len(items) + 1)) AS idx
   FROM (SELECT *, json_extract(response, '$.content[*]') AS items
-        FROM spans WHERE trace_id IN (SELECT trace_id FROM affected) AND response IS NOT NULL
+        FROM spans WHERE __SCOPE__ AND response IS NOT NULL
           AND json_type(response, '$.content') = 'ARRAY') s
   WHERE len(items) > 0
 ), asked AS (
@@ -49,7 +49,7 @@ req_items AS (
   SELECT s.trace_id, s.start_time, s.source_row, unnest(items) AS m
   FROM (SELECT *, list_concat(coalesce(json_extract(request, '$.messages[*]'), []),
                               coalesce(json_extract(request, '$.input[*]'), [])) AS items
-        FROM spans WHERE trace_id IN (SELECT trace_id FROM affected) AND request IS NOT NULL) s
+        FROM spans WHERE __SCOPE__ AND request IS NOT NULL) s
 ), anthropic_parts AS (
   SELECT trace_id, start_time, source_row, unnest(json_extract(m, '$.content[*]')) AS part
   FROM req_items WHERE json_type(m, '$.content') = 'ARRAY'
@@ -73,11 +73,11 @@ _TOOL_SPANS = """
 tool_spans AS (
   SELECT trace_id, span_id, tool_call_id, coalesce(tool_name, name) AS tool_name,
          tool_arguments, tool_result, start_time, source_row
-  FROM spans WHERE trace_id IN (SELECT trace_id FROM affected) AND kind = 'tool'
+  FROM spans WHERE __SCOPE__ AND kind = 'tool'
 )"""
 
 _REBUILD_TOOL_CALLS = f"""
-INSERT INTO tool_calls
+CREATE OR REPLACE TEMP TABLE new_tool_calls AS
 WITH {_ASKED}, {_RESULTS}, {_TOOL_SPANS},
 joined AS (
   SELECT a.trace_id, a.llm_span_id, t.span_id AS tool_span_id, a.call_id,
@@ -104,7 +104,7 @@ FROM joined
 
 _REBUILD_SUMMARY = """
 INSERT INTO trace_summary
-WITH s AS (SELECT * FROM spans WHERE trace_id IN (SELECT trace_id FROM affected)),
+WITH s AS (SELECT * FROM spans WHERE __SCOPE__),
 tags AS (
   SELECT trace_id, map_from_entries(list({'key': k, 'value': v} ORDER BY k)) AS tags
   FROM (SELECT trace_id, e.key AS k, first(e.value ORDER BY start_time, source_row) AS v
@@ -113,8 +113,7 @@ tags AS (
         GROUP BY trace_id, e.key)
   GROUP BY trace_id
 ),
-tools AS (SELECT trace_id, count(*) AS n FROM tool_calls
-          WHERE trace_id IN (SELECT trace_id FROM affected) GROUP BY trace_id),
+tools AS (SELECT trace_id, count(*) AS n FROM new_tool_calls GROUP BY trace_id),
 agg AS (
   SELECT trace_id,
          min(start_time) AS start_time,
@@ -140,11 +139,27 @@ FROM agg LEFT JOIN tags USING (trace_id) LEFT JOIN tools USING (trace_id)
 
 
 
-def refresh(con: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild tool calls and summaries for the trace ids in temp table `affected`.
+def refresh(con: duckdb.DuckDBPyConnection, ingest_id: int) -> None:
+    """Rebuild tool calls and summaries for the traces ingest `ingest_id` touched, listed into
+    the temp table `affected`; their tool calls are left in the temp table `new_tool_calls`.
 
-    Needs the ingest macros (tracecli.ingest.macros) installed on `con`."""
-    con.execute("DELETE FROM tool_calls WHERE trace_id IN (SELECT trace_id FROM affected)")
-    con.execute(_REBUILD_TOOL_CALLS)
-    con.execute("DELETE FROM trace_summary WHERE trace_id IN (SELECT trace_id FROM affected)")
-    con.execute(_REBUILD_SUMMARY)
+    Traces that are wholly new (the usual case) are derived from this ingest's rows alone, which
+    are the store's newest, so the work is proportional to the ingest, not the store. A trace
+    that already had spans is rebuilt from all of them. Needs the ingest macros installed."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE affected AS SELECT DISTINCT trace_id FROM spans "
+        "WHERE ingest_id = $1", [ingest_id]
+    )
+    row = con.execute(
+        "SELECT count(*) FROM trace_summary WHERE trace_id IN (SELECT trace_id FROM affected)"
+    ).fetchone()
+    if row and row[0]:
+        scope = "trace_id IN (SELECT trace_id FROM affected)"
+        con.execute("DELETE FROM tool_calls WHERE trace_id IN (SELECT trace_id FROM affected)")
+        con.execute("DELETE FROM trace_summary WHERE trace_id IN (SELECT trace_id FROM affected)")
+    else:
+        scope = "ingest_id = $1"
+    params = [ingest_id] if "$1" in scope else []
+    con.execute(_REBUILD_TOOL_CALLS.replace("__SCOPE__", scope), params)
+    con.execute("INSERT INTO tool_calls SELECT * FROM new_tool_calls")
+    con.execute(_REBUILD_SUMMARY.replace("__SCOPE__", scope), params)

@@ -55,11 +55,12 @@ def lookup(provider: str | None, model: str) -> Rates | None:
     return None
 
 
-def price_missing(con: duckdb.DuckDBPyConnection, table: str) -> None:
-    """Fill cost_usd for rows of `table` (an internal staging table) that logged none."""
+def price_missing(con: duckdb.DuckDBPyConnection, ingest_id: int) -> None:
+    """Fill cost_usd for this ingest's spans that logged none (they are the store's newest rows,
+    so the scans below skip everything older by zone maps)."""
     models = con.execute(
-        f"SELECT DISTINCT provider, model FROM {table} "  # noqa: S608 - internal table name
-        "WHERE cost_usd IS NULL AND kind IN ('llm', 'embedding') AND model IS NOT NULL"
+        "SELECT DISTINCT provider, model FROM spans WHERE ingest_id = $1 AND cost_usd IS NULL "
+        "AND kind IN ('llm', 'embedding') AND model IS NOT NULL", [ingest_id]
     ).fetchall()
     rows = []
     for provider, model in models:
@@ -72,18 +73,19 @@ def price_missing(con: duckdb.DuckDBPyConnection, table: str) -> None:
     )
     if rows:
         con.executemany("INSERT INTO price_rates VALUES (?, ?, ?, ?, ?)", rows)
+        con.execute(
+            """UPDATE spans AS b SET
+                 cost_usd = (coalesce(b.prompt_tokens, 0) - coalesce(b.cached_tokens, 0)) * r.r_in
+                            + coalesce(b.cached_tokens, 0) * r.r_cached
+                            + coalesce(b.completion_tokens, 0) * r.r_out,
+                 cost_source = 'computed'
+               FROM price_rates r
+               WHERE b.ingest_id = $1 AND b.cost_usd IS NULL AND b.model = r.model
+                 AND b.provider IS NOT DISTINCT FROM r.provider
+                 AND (b.prompt_tokens IS NOT NULL OR b.completion_tokens IS NOT NULL)""",
+            [ingest_id],
+        )
     con.execute(
-        f"""UPDATE {table} AS b SET
-              cost_usd = (coalesce(b.prompt_tokens, 0) - coalesce(b.cached_tokens, 0)) * r.r_in
-                         + coalesce(b.cached_tokens, 0) * r.r_cached
-                         + coalesce(b.completion_tokens, 0) * r.r_out,
-              cost_source = 'computed'
-            FROM price_rates r
-            WHERE b.cost_usd IS NULL AND b.model = r.model
-              AND b.provider IS NOT DISTINCT FROM r.provider
-              AND (b.prompt_tokens IS NOT NULL OR b.completion_tokens IS NOT NULL)"""  # noqa: S608
-    )
-    con.execute(
-        f"UPDATE {table} SET cost_source = 'unpriced' "  # noqa: S608
-        "WHERE cost_usd IS NULL AND kind IN ('llm', 'embedding')"
+        "UPDATE spans SET cost_source = 'unpriced' WHERE ingest_id = $1 AND cost_usd IS NULL "
+        "AND kind IN ('llm', 'embedding')", [ingest_id]
     )

@@ -13,9 +13,8 @@ import duckdb
 from tracecli import derive, pricing
 from tracecli.errors import BadInput, TraceCliError
 from tracecli.ingest import macros, registry
-from tracecli.ingest.base import ReadOptions, Reader, columns_literal
+from tracecli.ingest.base import Reader, ReadOptions, columns_literal
 from tracecli.ingest.sources import Source, expand, locate_bad_line, peek_records
-from tracecli.store import SPAN_COLUMNS
 
 # What a bad file raises inside DuckDB; anything else is a bug and propagates as such.
 READ_ERRORS = (duckdb.InvalidInputException, duckdb.IOException, duckdb.ConversionException)
@@ -49,28 +48,60 @@ def _relation_sql(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader
     """The `src` relation: declared columns plus record number and file label (parameters 1, 2)."""
     if source.container == "parquet":
         return _cast_parquet(con, source, reader)
+    return f"SELECT *, row_number() OVER () AS _row, $2::VARCHAR AS _file FROM {_scan_json(source, reader)}"
+
+
+def _scan_json(source: Source, reader: Reader) -> str:
+    """read_json over the reader's declared columns (the path is parameter 1)."""
     fmt = "newline_delimited" if source.container == "jsonl" else "auto"
     compression = "gzip" if source.gzipped else "none"
     return (
-        "SELECT *, row_number() OVER () AS _row, $2::VARCHAR AS _file FROM read_json($1, "
-        f"columns = {columns_literal(reader.columns)}, format = '{fmt}', "
+        f"read_json($1, columns = {columns_literal(reader.columns)}, format = '{fmt}', "
         f"compression = '{compression}', maximum_object_size = 1073741824)"
     )
 
 
-def _stage(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader, options: ReadOptions) -> int:
-    """Map one file into the temp table `batch`; returns how many records it held."""
+def _stage(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader, options: ReadOptions,
+           ingest_id: int) -> tuple[int, int]:
+    """Add one file's new spans; returns (records read, spans added).
+
+    A first pass computes only the record keys (DuckDB prunes the rest of the mapping), which
+    gives the record count and which keys are new, against the store and within the file. A file
+    already ingested stops there. Otherwise one streaming INSERT maps the file into `spans`, so
+    a file of any size is never held in memory."""
     relation = _relation_sql(con, source, reader)
-    sql = (
-        f"INSERT INTO batch BY NAME WITH src AS ({relation}) "
-        f"SELECT * FROM ({reader.select(options)})"
-    )
-    before = _count(con, "batch")
+    mapped = f"WITH src AS ({relation}) SELECT * FROM ({reader.select(options)})"
+    params = [source.path, source.label]
     try:
-        con.execute(sql, [source.path, source.label])
+        con.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT record_key FROM ({mapped})", params)
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE keep AS SELECT DISTINCT record_key FROM incoming i
+               WHERE NOT EXISTS (SELECT 1 FROM spans s WHERE s.record_key = i.record_key)"""
+        )
+        row = con.execute(
+            "SELECT (SELECT count(*) FROM incoming), (SELECT count(*) FROM keep), "
+            "(SELECT count(*) FROM incoming WHERE record_key IN (SELECT record_key FROM keep))"
+        ).fetchone()
+        records, new, arriving = (int(v) for v in row) if row else (0, 0, 0)
+        if new:
+            where = "" if arriving == records else " WHERE record_key IN (SELECT record_key FROM keep)"
+            con.execute(f"INSERT INTO spans BY NAME SELECT *, $3::INTEGER AS ingest_id "  # noqa: S608
+                        f"FROM ({mapped}){where}", [*params, ingest_id])
     except READ_ERRORS as exc:
         raise _read_error(source, exc) from exc
-    return _count(con, "batch") - before
+    if arriving > new:
+        _drop_repeats(con, ingest_id)
+    return records, new
+
+
+def _drop_repeats(con: duckdb.DuckDBPyConnection, ingest_id: int) -> None:
+    """A record key repeated within a file keeps its first occurrence."""
+    con.execute(
+        """DELETE FROM spans WHERE ingest_id = $1 AND rowid IN (
+             SELECT rowid FROM spans WHERE ingest_id = $1
+             QUALIFY row_number() OVER (PARTITION BY record_key ORDER BY source_file, source_row) > 1)""",
+        [ingest_id],
+    )
 
 
 def _cast_parquet(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader) -> str:
@@ -113,31 +144,6 @@ def _read_error(source: Source, exc: duckdb.Error) -> TraceCliError:
     return BadInput(f"{source.label}: cannot read: {_first_line(exc)}")
 
 
-def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    row = con.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608 - internal name
-    return int(row[0]) if row else 0
-
-
-def _create_batch(con: duckdb.DuckDBPyConnection) -> None:
-    cols = ", ".join(f"{name} {ctype.replace(' NOT NULL', '')}" for name, ctype in SPAN_COLUMNS.items())
-    con.execute(f"CREATE OR REPLACE TEMP TABLE batch ({cols})")
-
-
-def _commit_batch(con: duckdb.DuckDBPyConnection, ingest_id: int) -> int:
-    """Move new spans from `batch` into `spans`; a record key already stored, or repeated
-    within the batch, is added once."""
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE fresh AS
-           SELECT * FROM batch b
-           WHERE NOT EXISTS (SELECT 1 FROM spans s WHERE s.record_key = b.record_key)
-           QUALIFY row_number() OVER (PARTITION BY record_key ORDER BY source_file, source_row) = 1"""
-    )
-    con.execute("UPDATE fresh SET ingest_id = $1", [ingest_id])
-    con.execute("INSERT INTO spans BY NAME SELECT * FROM fresh")
-    con.execute("CREATE OR REPLACE TEMP TABLE affected AS SELECT DISTINCT trace_id FROM fresh")
-    return _count(con, "fresh")
-
-
 def ingest(
     con: duckdb.DuckDBPyConnection,
     inputs: list[str],
@@ -157,23 +163,21 @@ def ingest(
         macros.install(con)
         con.execute("BEGIN TRANSACTION")
         try:
-            _create_batch(con)
+            ingest_id = _next_ingest_id(con)
             total_bytes = sum(s.size for s in sources)
             for source, reader in plan:
                 if progress:
                     progress(source, result.bytes, total_bytes)
-                n = _stage(con, source, reader, options)
+                n, added = _stage(con, source, reader, options, ingest_id)
                 result.records += n
+                result.spans_added += added
                 result.by_format[reader.name] += n
                 result.files += 1
                 result.bytes += source.size
-            pricing.price_missing(con, "batch")
-            ingest_id = _next_ingest_id(con)
-            result.spans_added = _commit_batch(con, ingest_id)
-            derive.refresh(con)
+            pricing.price_missing(con, ingest_id)
+            derive.refresh(con, ingest_id)
             _record_ingest(con, ingest_id, [s.label for s in sources], result)
-            _count_added(con, result)
-            con.execute("DROP TABLE batch; DROP TABLE fresh")
+            _count_added(con, ingest_id, result)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -196,11 +200,11 @@ def _record_ingest(con: duckdb.DuckDBPyConnection, ingest_id: int, labels: list[
     )
 
 
-def _count_added(con: duckdb.DuckDBPyConnection, result: IngestResult) -> None:
+def _count_added(con: duckdb.DuckDBPyConnection, ingest_id: int, result: IngestResult) -> None:
     row = con.execute(
         """SELECT count(DISTINCT trace_id), count(*) FILTER (WHERE kind = 'llm'),
-                  (SELECT count(*) FROM tool_calls WHERE trace_id IN (SELECT trace_id FROM affected))
-           FROM fresh"""
+                  (SELECT count(*) FROM new_tool_calls)
+           FROM spans WHERE ingest_id = $1""", [ingest_id]
     ).fetchone()
     if row:
         result.traces, result.llm_calls, result.tool_calls = (int(v or 0) for v in row)

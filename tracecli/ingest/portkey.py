@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tracecli.ingest.base import ReadOptions, Reader, q
+from tracecli.ingest.base import Reader, ReadOptions, q
 
 # Row fields, as in ../shared/FORMATS.md section 1; scalars are read as text and cast leniently.
 _TEXT = [
@@ -53,7 +53,9 @@ WITH p AS (
     coalesce({f('request_url')}, request->>'url', '') AS url
   FROM src
 ), k AS (
-  SELECT *, coalesce(rid, md5(concat_ws('|', CAST(req AS VARCHAR), CAST(res AS VARCHAR),
+  -- the key reads raw columns only, so the key-only first pass of an ingest skips the mapping
+  SELECT *, coalesce(rid, md5(concat_ws('|', CAST(coalesce({q('request.body')}, request) AS VARCHAR),
+                                        CAST(coalesce({q('response.body')}, response) AS VARCHAR),
                                         {f('created_at')}, {f('trace_id')}))) AS rk
   FROM p
 )
