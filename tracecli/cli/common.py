@@ -60,9 +60,28 @@ def debug_enabled() -> bool:
 
 
 def fail(message: str, code: int = ExitCode.ERROR) -> None:
-    """One plain line on stderr, then exit with `code`."""
-    console.err().print(f"tracecli: error: {message}", markup=False, highlight=False)
+    """One plain line on stderr, then exit with `code`. Messages can quote input (file names,
+    engine errors), so they are masked for secrets and made safe for the terminal."""
+    from tracecli.redact import redact_text
+    from tracecli.render.text import one_line
+
+    console.err().print(f"tracecli: error: {one_line(redact_text(message))}", markup=False,
+                        highlight=False, soft_wrap=True)
     raise typer.Exit(int(code))
+
+
+def busy_wait() -> float:
+    """How long to wait for a store another process holds: TRACECLI_BUSY_WAIT seconds."""
+    from tracecli.store import BUSY_WAIT_SECONDS
+
+    raw = os.environ.get("TRACECLI_BUSY_WAIT")
+    if raw is None or not raw.strip():
+        return BUSY_WAIT_SECONDS
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        raise TraceCliError(f"TRACECLI_BUSY_WAIT={raw!r}: expected a number of seconds",
+                            ExitCode.USAGE) from None
 
 
 def guarded(func: F) -> F:
@@ -126,9 +145,13 @@ def read_store(db: str | None, sources: list[str] | None) -> Iterator[duckdb.Duc
         from tracecli.ingest.pipeline import ingest
 
         con = open_store(MEMORY)
-        ingest(con, sources)
+        try:
+            ingest(con, sources)
+        except BaseException:
+            con.close()
+            raise
     else:
-        con = open_store(db, read_only=True)
+        con = open_store(db, read_only=True, wait=busy_wait())
     try:
         yield con
     finally:

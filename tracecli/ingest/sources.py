@@ -9,6 +9,7 @@ import os
 import shutil
 import sys
 import tempfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,14 +88,29 @@ def _open_text(path: str, gzipped: bool) -> BinaryIO:
     return gzip.open(path, "rb") if gzipped else open(path, "rb")  # type: ignore[return-value]
 
 
+def _read_head(path: str, gzipped: bool, label: str) -> bytes:
+    """Up to PEEK_BYTES of the (decompressed) start of a file. A compressed stream that ends
+    early yields what it holds: the read itself reports that, with a position."""
+    parts: list[bytes] = []
+    size = 0
+    try:
+        with _open_text(path, gzipped) as fh:
+            while size < PEEK_BYTES:
+                part = fh.read(min(1 << 16, PEEK_BYTES - size))
+                if not part:
+                    break
+                parts.append(part)
+                size += len(part)
+    except (OSError, EOFError, zlib.error) as exc:
+        if not gzipped:
+            raise BadInput(f"{label}: cannot read: {exc}") from exc
+    return b"".join(parts)
+
+
 def _json_container(path: str, gzipped: bool, label: str) -> Container:
     """A file whose first non-blank character opens an array, or whose first line is not a whole
     JSON value, is one JSON document; otherwise it is JSON Lines."""
-    try:
-        with _open_text(path, gzipped) as fh:
-            chunk = fh.read(PEEK_BYTES)
-    except (OSError, EOFError) as exc:
-        raise BadInput(f"{label}: cannot read: {exc}") from exc
+    chunk = _read_head(path, gzipped, label)
     text = chunk.lstrip(b"\xef\xbb\xbf").lstrip()
     if text.startswith(b"["):
         return "json"
@@ -122,11 +138,7 @@ def peek_records(source: Source, limit: int = 5) -> list[dict[str, Any]]:
         except Exception as exc:  # pyarrow raises many types for a damaged file
             raise BadInput(f"{source.label}: not a readable Parquet file: {exc}") from exc
         return table.slice(0, limit).to_pylist() if table is not None else []
-    with _open_text(source.path, source.gzipped) as fh:
-        try:
-            chunk = fh.read(PEEK_BYTES)
-        except (OSError, EOFError) as exc:
-            raise BadInput(f"{source.label}: cannot read: {exc}") from exc
+    chunk = _read_head(source.path, source.gzipped, source.label)
     text = chunk.decode("utf-8", errors="replace").lstrip("\ufeff")
     if source.container == "json":
         return _peek_document(text, limit)
@@ -165,10 +177,18 @@ def _peek_lines(text: str, limit: int) -> Iterator[dict[str, Any]]:
             yield value
 
 
-def locate_bad_line(source: Source) -> tuple[int, str] | None:
-    """Error path only: the first line of a JSON Lines file that is not a JSON object.
+# Why a line is not a record; the scan below names the first few of them.
+Problem = tuple[int, str, bytes]  # (1-based line, what was wrong, the raw line)
 
-    DuckDB's own line numbers can be off by one, so the position is computed here."""
+
+def scan_lines(source: Source, columns: dict[str, str] | None = None) -> Iterator[Problem]:
+    """Error path and --skip-bad only: every line of a JSON Lines file that holds no record.
+
+    A line is bad when it is not UTF-8, not JSON, not a JSON object, or (given the reader's
+    `columns`) an object with none of those fields. A compressed stream that ends early is
+    reported after its last whole line. DuckDB's own line numbers can be off by one, so
+    positions are computed here."""
+    number = 0
     try:
         with _open_text(source.path, source.gzipped) as fh:
             for number, raw in enumerate(fh, start=1):
@@ -177,14 +197,111 @@ def locate_bad_line(source: Source) -> tuple[int, str] | None:
                     line = line.lstrip(b"\xef\xbb\xbf")
                 if not line:
                     continue
-                try:
-                    value = json.loads(line)
-                except UnicodeDecodeError:
-                    return number, "not valid UTF-8"
-                except ValueError as exc:
-                    return number, f"not valid JSON ({exc.msg})"
-                if not isinstance(value, dict):
-                    return number, f"expected a JSON object, got {type(value).__name__}"
-    except (OSError, EOFError) as exc:
-        return None if not str(exc) else (0, f"cannot read: {exc}")
+                what = _what_is_wrong(line, columns)
+                if what:
+                    yield number, what, raw
+    except (OSError, EOFError, zlib.error) as exc:
+        if source.gzipped:
+            yield number + 1, f"compressed stream ends early, after line {number} (truncated file?)", b""
+        else:
+            yield number + 1, f"cannot read: {exc}", b""
+
+
+def _what_is_wrong(line: bytes, columns: dict[str, str] | None) -> str | None:
+    try:
+        value = json.loads(line)
+    except UnicodeDecodeError:
+        return "not valid UTF-8"
+    except ValueError as exc:
+        if isinstance(exc, json.JSONDecodeError) and (
+                exc.pos >= len(line) - 1 or exc.msg.startswith("Unterminated string")):
+            return "not valid JSON (the record is cut short: truncated line?)"
+        return f"not valid JSON ({getattr(exc, 'msg', None) or exc})"
+    except RecursionError:
+        return "not readable: nested too deeply"
+    if not isinstance(value, dict):
+        kind = "null" if value is None else type(value).__name__
+        return f"expected a JSON object, got {kind}"
+    if columns is not None and all(value.get(c) is None for c in columns):
+        return "record has none of the fields this format reads"
     return None
+
+
+def locate_bad_line(source: Source, columns: dict[str, str] | None = None) -> tuple[int, str] | None:
+    """Error path only: the first line of a JSON Lines file that holds no record."""
+    for number, what, _raw in scan_lines(source, columns):
+        return number, what
+    return None
+
+
+def locate_bad_element(source: Source) -> tuple[int, str] | None:
+    """Error path only: where a single JSON document (not JSON Lines) stops being valid."""
+    try:
+        with _open_text(source.path, source.gzipped) as fh:
+            data = fh.read()
+    except (OSError, EOFError) as exc:
+        return 0, f"cannot read: {exc}"
+    try:
+        json.loads(data.lstrip(b"\xef\xbb\xbf"))
+    except UnicodeDecodeError:
+        return 1, "not valid UTF-8"
+    except json.JSONDecodeError as exc:
+        return exc.lineno, f"not valid JSON ({exc.msg})"
+    except (ValueError, RecursionError) as exc:
+        return 1, f"not valid JSON ({exc})"
+    return None
+
+
+def salvage_lines(source: Source, spool_dir: str) -> Source:
+    """--skip-bad, for a compressed stream that ends early: its whole lines, uncompressed."""
+    fd, path = tempfile.mkstemp(prefix="salvaged-", suffix=".jsonl", dir=spool_dir)
+    with os.fdopen(fd, "wb") as out:
+        try:
+            with _open_text(source.path, source.gzipped) as fh:
+                for raw in fh:
+                    if raw.endswith(b"\n"):
+                        out.write(raw)
+        except (OSError, EOFError, zlib.error):
+            pass
+    return Source(path=path, label=source.label, container="jsonl", gzipped=False,
+                  size=source.size)
+
+
+def locate_bad_row_group(source: Source) -> tuple[int, str] | None:
+    """Error path only: the first Parquet row group that cannot be read (1-based)."""
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(source.path)
+    except Exception as exc:  # pyarrow raises many types for a damaged file
+        return 0, f"not a readable Parquet file ({_first_line(exc)})"
+    for index in range(pf.num_row_groups):
+        try:
+            pf.read_row_group(index)
+        except Exception as exc:
+            return index + 1, _first_line(exc)
+    return None
+
+
+def salvage_row_groups(source: Source, spool_dir: str) -> tuple[Source, list[tuple[int, str]]]:
+    """--skip-bad, for a Parquet file with damaged row groups: the readable ones, rewritten.
+    Returns the new source and the (1-based) row groups left out, with why."""
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(source.path)
+    fd, path = tempfile.mkstemp(prefix="salvaged-", suffix=".parquet", dir=spool_dir)
+    os.close(fd)
+    dropped: list[tuple[int, str]] = []
+    with pq.ParquetWriter(path, pf.schema_arrow) as writer:
+        for index in range(pf.num_row_groups):
+            try:
+                writer.write_table(pf.read_row_group(index))
+            except Exception as exc:  # pyarrow raises many types for a damaged file
+                dropped.append((index + 1, _first_line(exc)))
+    return Source(path=path, label=source.label, container="parquet", gzipped=False,
+                  size=source.size), dropped
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

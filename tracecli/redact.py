@@ -1,0 +1,96 @@
+"""Secrets are masked at ingest, before anything reaches the store, and in every error message.
+
+One table of rules serves both DuckDB (RE2, as SQL macros over each input column while it is
+read) and Python (`redact_text`, for messages). A masked value keeps a few characters at each
+end so that two keys can still be told apart: `sk-proj-…REDACTED…x4Qz`. Every rule is
+idempotent — a masked value is never masked again — so exports re-ingest unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+
+MASK = "…REDACTED…"
+SHORT_MASK = "[REDACTED]"
+
+# Header (or body) fields whose whole value is a credential, matched as JSON keys, any case.
+SECRET_FIELDS = (
+    "authorization", "proxy-authorization", "x-api-key", "api-key", "api_key", "apikey",
+    "x-portkey-api-key", "x-portkey-virtual-key", "x-goog-api-key", "cookie", "set-cookie",
+    "aws_secret_access_key", "x-amz-security-token",
+)
+_NAMES = "|".join(re.escape(n) for n in SECRET_FIELDS)
+_FIELD = rf'("(?i:{_NAMES})"\s*:\s*")'  # up to the opening quote of the value
+_PLAIN = r'[^"\\…]'  # a value character that is not an escape, a quote, or a mask already
+
+# (pattern, replacement), applied in order. RE2 and Python `re` read them alike.
+RULES: list[tuple[str, str]] = [
+    # OpenAI / Anthropic style keys: sk-…, sk-proj-…, sk-ant-api03-…
+    (r"\b(sk-[A-Za-z0-9_\-]{5})[A-Za-z0-9_\-]{11,}([A-Za-z0-9_\-]{4})", rf"\1{MASK}\2"),
+    # Bearer tokens, wherever they occur
+    (r"(?i)\b(bearer\s+[A-Za-z0-9._~+/=\-]{4})[A-Za-z0-9._~+/=\-]{8,}([A-Za-z0-9._~+/=\-]{4})",
+     rf"\1{MASK}\2"),
+    # AWS access key ids
+    (r"\b(AKIA|ASIA)[A-Z0-9]{12}([A-Z0-9]{4})\b", rf"\1{MASK}\2"),
+    # credential fields: long values keep their ends, short ones are masked whole,
+    # values with escapes in them are masked whole
+    (rf"{_FIELD}({_PLAIN}{{4}}){_PLAIN}{{8,}}({_PLAIN}{{4}})\"", rf'\1\2{MASK}\3"'),
+    (rf'{_FIELD}{_PLAIN}{{1,15}}"', rf'\1{SHORT_MASK}"'),
+    (rf'{_FIELD}(?:[^"\\]|\\.)*\\.(?:[^"\\]|\\.)*"', rf'\1{SHORT_MASK}"'),
+]
+
+# Cheap test that a text may hold a secret: a superset of every rule above. Only text that
+# passes it pays for the replacements.
+MAYBE_SECRET = (
+    r"(?i:authorization|api-key|api_key|apikey|virtual-key|cookie|bearer|secret_access"
+    r"|security-token)|sk-|AKIA|ASIA"
+)
+
+_COMPILED = [(re.compile(p), r) for p, r in RULES]
+_MAYBE = re.compile(MAYBE_SECRET)
+
+
+def redact_text(text: str) -> str:
+    """The same masking as ingest applies, for text shown to the user (error messages)."""
+    if not _MAYBE.search(text):
+        return text
+    for pattern, replacement in _COMPILED:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _chain(arg: str) -> str:
+    expr = f"CAST({arg} AS VARCHAR)"
+    for pattern, replacement in RULES:
+        expr = f"regexp_replace({expr}, {_literal(pattern)}, {_literal(replacement)}, 'g')"
+    return expr
+
+
+MACROS = [
+    f"""CREATE OR REPLACE TEMP MACRO tc_redact(x) AS
+        CASE WHEN regexp_matches(CAST(x AS VARCHAR), {_literal(MAYBE_SECRET)})
+             THEN {_chain('x')} ELSE CAST(x AS VARCHAR) END""",
+    f"""CREATE OR REPLACE TEMP MACRO tc_redact_json(x) AS
+        CASE WHEN regexp_matches(CAST(x AS VARCHAR), {_literal(MAYBE_SECRET)})
+             THEN CAST({_chain('x')} AS JSON) ELSE x END""",
+]
+
+
+def install(con: duckdb.DuckDBPyConnection) -> None:
+    for sql in MACROS:
+        con.execute(sql)
+
+
+def column_expr(quoted_name: str, ctype: str, expr: str | None = None) -> str:
+    """A declared input column, masked: `expr` (default: the column itself) AS the column."""
+    value = expr or quoted_name
+    macro = "tc_redact_json" if ctype.upper() == "JSON" else "tc_redact"
+    if ctype.upper() not in ("JSON", "VARCHAR"):
+        return f"{value} AS {quoted_name}"
+    return f"{macro}({value}) AS {quoted_name}"
