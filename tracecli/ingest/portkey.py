@@ -56,7 +56,9 @@ WITH p AS (
   -- the key reads raw columns only, so the key-only first pass of an ingest skips the mapping
   SELECT *, coalesce(rid, md5(concat_ws('|', CAST(coalesce({q('request.body')}, request) AS VARCHAR),
                                         CAST(coalesce({q('response.body')}, response) AS VARCHAR),
-                                        {f('created_at')}, {f('trace_id')}))) AS rk
+                                        {f('created_at')}, {f('trace_id')}))) AS rk,
+    -- one parse of the response for every field read from it
+    json_extract(res, ['$.object', '$.error', '$.usage']) AS rx
   FROM p
 )
 SELECT
@@ -67,27 +69,30 @@ SELECT
   coalesce({f('span_name')},
     CASE WHEN url LIKE '%embeddings%' THEN 'embeddings' ELSE 'chat' END
       || coalesce(' ' || coalesce({f('ai_model')}, req->>'model'), '')) AS name,
-  CASE WHEN url LIKE '%embeddings%' OR res->>'object' = 'list' THEN 'embedding' ELSE 'llm' END AS kind,
+  CASE WHEN url LIKE '%embeddings%' OR rx[1]->>'$' = 'list' THEN 'embedding' ELSE 'llm' END AS kind,
   tc_time({f('created_at')}) AS start_time,
   tc_num(coalesce({f('response_time')}, response->>'responseTime')) AS duration_ms,
   coalesce({f('ai_org')}, {f('ai_provider')}) AS provider,
   coalesce({f('ai_model')}, res->>'model', req->>'model') AS model,
   CASE WHEN ok_flag IS NOT NULL THEN (CASE WHEN ok_flag THEN 'ok' ELSE 'error' END)
        WHEN http IS NOT NULL THEN (CASE WHEN http < 400 THEN 'ok' ELSE 'error' END)
-       WHEN json_exists(res, '$.error') THEN 'error' ELSE 'ok' END AS status,
+       WHEN rx[2] IS NOT NULL THEN 'error' ELSE 'ok' END AS status,
   http AS http_status,
-  CASE WHEN json_exists(res, '$.error')
-       THEN coalesce(res->'error'->>'message', tc_text(res->'error')) END AS error,
-  coalesce(tc_int(coalesce({f('req_units')}, {f('request_tokens')})), tc_int(res->'usage'->>'prompt_tokens'), tc_int(res->'usage'->>'input_tokens')) AS prompt_tokens,
-  coalesce(tc_int(coalesce({f('res_units')}, {f('response_tokens')})), tc_int(res->'usage'->>'completion_tokens'), tc_int(res->'usage'->>'output_tokens')) AS completion_tokens,
-  tc_int(coalesce(res->'usage'->'prompt_tokens_details'->>'cached_tokens', res->'usage'->'input_tokens_details'->>'cached_tokens')) AS cached_tokens,
-  coalesce(tc_int(coalesce({f('total_units')}, {f('total_tokens')})), tc_int(res->'usage'->>'total_tokens')) AS total_tokens,
+  CASE WHEN rx[2] IS NOT NULL THEN coalesce(rx[2]->>'message', tc_text(rx[2])) END AS error,
+  coalesce(tc_int(coalesce({f('req_units')}, {f('request_tokens')})), tc_int(rx[3]->>'prompt_tokens'), tc_int(rx[3]->>'input_tokens')) AS prompt_tokens,
+  coalesce(tc_int(coalesce({f('res_units')}, {f('response_tokens')})), tc_int(rx[3]->>'completion_tokens'), tc_int(rx[3]->>'output_tokens')) AS completion_tokens,
+  tc_int(coalesce(rx[3]->'prompt_tokens_details'->>'cached_tokens', rx[3]->'input_tokens_details'->>'cached_tokens')) AS cached_tokens,
+  coalesce(tc_int(coalesce({f('total_units')}, {f('total_tokens')})), tc_int(rx[3]->>'total_tokens')) AS total_tokens,
   tc_num({f('cost')}) / {divisor} AS cost_usd,
   CASE WHEN tc_num({f('cost')}) IS NOT NULL THEN 'logged' END AS cost_source,
   upper({f('cache_status')}) AS cache_status,
   tc_int({f('retry_success_count')}) AS retries,
-  tc_clean_map(coalesce(tc_map(coalesce(metadata, metrics->'metadata')),
-    CASE WHEN json_type({q('metadata.key')}) = 'ARRAY'
+  -- dropping NULL-valued tags walks every map with a lambda; only a body saying null needs it
+  coalesce(
+    CASE WHEN contains(CAST(coalesce(metadata, metrics->'metadata') AS VARCHAR), 'null')
+         THEN tc_clean_map(tc_map(coalesce(metadata, metrics->'metadata')))
+         ELSE tc_map(coalesce(metadata, metrics->'metadata')) END,
+    tc_clean_map(CASE WHEN json_type({q('metadata.key')}) = 'ARRAY'
          THEN TRY(map(json_transform({q('metadata.key')}, '["VARCHAR"]'),
                       json_transform({q('metadata.value')}, '["VARCHAR"]'))) END)) AS metadata,
   req AS request,
