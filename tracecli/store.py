@@ -146,10 +146,30 @@ def _zstd_bodies(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"ALTER TABLE {table}_v2 RENAME TO {table}")
 
 
+def _span_content(con: duckdb.DuckDBPyConnection) -> None:
+    """Message content logged apart from its span (OpenTelemetry GenAI log records), kept so a
+    span ingested later still gets it (tracecli.ingest.content)."""
+    con.execute(
+        """
+        CREATE TABLE span_content (
+          record_key VARCHAR NOT NULL,
+          trace_id VARCHAR NOT NULL,
+          span_id VARCHAR NOT NULL,
+          request JSON,
+          response JSON,
+          source_file VARCHAR,
+          source_row BIGINT,
+          ingest_id INTEGER
+        )
+        """
+    )
+
+
 # Append-only: never edit or reorder an entry once released; add a new one instead.
 MIGRATIONS: list[tuple[str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
     ("001_spans_tool_calls_summary_ingests_feedback", _create_spans),
     ("002_zstd_bodies", _zstd_bodies),
+    ("003_span_content", _span_content),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
