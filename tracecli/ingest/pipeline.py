@@ -12,7 +12,7 @@ import duckdb
 
 from tracecli import derive, pricing
 from tracecli.errors import BadInput, TraceCliError
-from tracecli.ingest import macros, registry
+from tracecli.ingest import content, macros, registry
 from tracecli.ingest.base import Reader, ReadOptions, columns_literal
 from tracecli.ingest.sources import Source, expand, locate_bad_line, peek_records
 
@@ -161,6 +161,7 @@ def ingest(
         plan = [(s, registry.by_name(format_name) if format_name else
                  registry.detect(peek_records(s), s.label)) for s in sources]
         macros.install(con)
+        registry.install_macros(con)
         con.execute("BEGIN TRANSACTION")
         try:
             ingest_id = _next_ingest_id(con)
@@ -174,6 +175,7 @@ def ingest(
                 result.by_format[reader.name] += n
                 result.files += 1
                 result.bytes += source.size
+            content.merge(con, ingest_id)  # log-record content joined to its spans
             pricing.price_missing(con, ingest_id)
             derive.refresh(con, ingest_id)
             _record_ingest(con, ingest_id, [s.label for s in sources], result)

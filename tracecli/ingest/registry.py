@@ -4,11 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+import duckdb
+
 from tracecli.errors import BadInput
-from tracecli.ingest import canonical, openai_rows, portkey
+from tracecli.ingest import canonical, convert, openai_rows, otlp, portkey
 from tracecli.ingest.base import Reader
 
-READERS: list[Reader] = [canonical.READER, portkey.READER, openai_rows.READER]
+READERS: list[Reader] = [
+    canonical.READER,
+    portkey.READER,
+    otlp.OPENINFERENCE_READER,
+    otlp.READER,
+    openai_rows.READER,
+]
+
+
+def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """SQL macros the readers below rely on beyond tracecli.ingest.macros (installed first)."""
+    convert.install(con)
 
 
 def by_name(name: str) -> Reader:
