@@ -79,6 +79,10 @@ MACROS = [
     f"""CREATE OR REPLACE TEMP MACRO tc_redact_json(x) AS
         CASE WHEN regexp_matches(CAST(x AS VARCHAR), {_literal(MAYBE_SECRET)})
              THEN CAST({_chain('x')} AS JSON) ELSE x END""",
+    # a string map (metadata): masked through its JSON form, keys and values alike
+    f"""CREATE OR REPLACE TEMP MACRO tc_redact_map(m) AS
+        CASE WHEN regexp_matches(CAST(to_json(m) AS VARCHAR), {_literal(MAYBE_SECRET)})
+             THEN CAST(CAST({_chain('to_json(m)')} AS JSON) AS MAP(VARCHAR, VARCHAR)) ELSE m END""",
 ]
 
 
@@ -87,10 +91,18 @@ def install(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(sql)
 
 
-def column_expr(quoted_name: str, ctype: str, expr: str | None = None) -> str:
-    """A declared input column, masked: `expr` (default: the column itself) AS the column."""
-    value = expr or quoted_name
-    macro = "tc_redact_json" if ctype.upper() == "JSON" else "tc_redact"
-    if ctype.upper() not in ("JSON", "VARCHAR"):
-        return f"{value} AS {quoted_name}"
-    return f"{macro}({value}) AS {quoted_name}"
+# Span columns that carry log content, and the macro that masks each kind.
+CONTENT_COLUMNS = {
+    "request": "tc_redact_json", "response": "tc_redact_json", "tool_arguments": "tc_redact_json",
+    "error": "tc_redact", "tool_result": "tc_redact", "name": "tc_redact",
+    "metadata": "tc_redact_map",
+}
+
+
+def wrap(con: duckdb.DuckDBPyConnection, mapped: str, params: list[object]) -> str:
+    """`mapped` (a SELECT yielding span columns) with every content column masked."""
+    present = {row[0] for row in con.execute(f"DESCRIBE {mapped}", params).fetchall()}
+    masked = [f"{macro}({col}) AS {col}" for col, macro in CONTENT_COLUMNS.items() if col in present]
+    if not masked:
+        return mapped
+    return f"SELECT * REPLACE ({', '.join(masked)}) FROM ({mapped})"  # noqa: S608 - fixed names

@@ -12,6 +12,7 @@ CostUnit = Literal["cents", "usd"]
 @dataclass(frozen=True)
 class ReadOptions:
     portkey_cost_unit: CostUnit = "cents"
+    redact: bool = True  # mask secrets in log content before it reaches the store
 
 
 @dataclass(frozen=True)

@@ -7,17 +7,27 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 import duckdb
 
-from tracecli import derive, pricing
+from tracecli import derive, pricing, redact
 from tracecli.errors import BadInput, TraceCliError
-from tracecli.ingest import content, macros, registry
+from tracecli.ingest import content, macros, registry, salvage
 from tracecli.ingest.base import Reader, ReadOptions, columns_literal
-from tracecli.ingest.sources import Source, expand, locate_bad_line, peek_records
+from tracecli.ingest.sources import (
+    Source,
+    expand,
+    is_blank,
+    locate_bad_element,
+    locate_bad_line,
+    locate_bad_row_group,
+    peek_records,
+)
 
 # What a bad file raises inside DuckDB; anything else is a bug and propagates as such.
-READ_ERRORS = (duckdb.InvalidInputException, duckdb.IOException, duckdb.ConversionException)
+READ_ERRORS = (duckdb.InvalidInputException, duckdb.IOException, duckdb.ConversionException,
+               duckdb.ConstraintException)
 Progress = Callable[[Source, int, int], None]  # (file being read, bytes done, bytes in all)
 
 
@@ -34,6 +44,8 @@ class IngestResult:
     tool_calls: int = 0
     seconds: float = 0.0
     by_format: Counter[str] = field(default_factory=Counter)
+    skipped_files: int = 0  # --skip-bad: whole files that could not be read
+    problems: list[str] = field(default_factory=list)  # --skip-bad: the first few, "file:line: what"
 
     @property
     def rows_per_second(self) -> float:
@@ -73,6 +85,8 @@ def _stage(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader, optio
     mapped = f"WITH src AS ({relation}) SELECT * FROM ({reader.select(options)})"
     params = [source.path, source.label]
     try:
+        if options.redact:
+            mapped = redact.wrap(con, mapped, params)
         con.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT record_key FROM ({mapped})", params)
         con.execute(
             """CREATE OR REPLACE TEMP TABLE keep AS SELECT DISTINCT record_key FROM incoming i
@@ -88,7 +102,7 @@ def _stage(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader, optio
             con.execute(f"INSERT INTO spans BY NAME SELECT *, $3::INTEGER AS ingest_id "  # noqa: S608
                         f"FROM ({mapped}){where}", [*params, ingest_id])
     except READ_ERRORS as exc:
-        raise _read_error(source, exc) from exc
+        raise _read_error(source, exc, reader) from exc
     if arriving > new:
         _drop_repeats(con, ingest_id)
     return records, new
@@ -135,12 +149,28 @@ def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def _read_error(source: Source, exc: duckdb.Error) -> TraceCliError:
+def _read_error(source: Source, exc: duckdb.Error, reader: Reader) -> TraceCliError:
+    """Error path only: where the file went wrong, computed here (DuckDB's own line numbers can
+    be off by one)."""
+    if isinstance(exc, duckdb.ConstraintException):  # a record without a key the store needs
+        required = [c for c in ("record_key", "trace_id", "span_id") if c in reader.columns]
+        found = locate_bad_line(source, {c: reader.columns[c] for c in required}) if (
+            required and source.container == "jsonl") else None
+        where = f"{source.label}:{found[0]}" if found else source.label
+        return BadInput(f"{where}: a record lacks {' / '.join(required) or 'its id'}")
     if source.container == "jsonl":
         found = locate_bad_line(source)
-        if found:
-            line, what = found
-            return BadInput(f"{source.label}:{line}: {what}")
+    elif source.container == "json":
+        found = locate_bad_element(source)
+    else:
+        group = locate_bad_row_group(source)
+        if group:
+            return BadInput(f"{source.label}: row group {group[0]}: {group[1]}" if group[0]
+                            else f"{source.label}: {group[1]}")
+        found = None
+    if found:
+        line, what = found
+        return BadInput(f"{source.label}:{line}: {what}")
     return BadInput(f"{source.label}: cannot read: {_first_line(exc)}")
 
 
@@ -151,17 +181,30 @@ def ingest(
     format_name: str | None = None,
     options: ReadOptions | None = None,
     progress: Progress | None = None,
+    skip_bad: bool = False,
+    rejects: BinaryIO | None = None,
 ) -> IngestResult:
-    """Read every input and add its new spans to the store, all or nothing."""
+    """Read every input and add its new spans to the store, all or nothing.
+
+    A bad record fails the whole ingest, naming where it is; with `skip_bad` bad records (and
+    unreadable files) are set aside instead, counted, and their raw lines written to `rejects`."""
     options = options or ReadOptions()
     started = time.perf_counter()
     result = IngestResult()
     with tempfile.TemporaryDirectory(prefix="tracecli-") as spool:
         sources = expand(inputs, spool)
+        if skip_bad:
+            sources, skipped = salvage.clean(con, sources, spool, rejects)
+            result.skipped, result.skipped_files = skipped.records, skipped.files
+            result.problems = skipped.positions
+        blank = [s for s in sources if is_blank(s)]  # no records: nothing to detect or read
+        result.files += len(blank)
         plan = [(s, registry.by_name(format_name) if format_name else
-                 registry.detect(peek_records(s), s.label)) for s in sources]
+                 registry.detect(peek_records(s), s.label)) for s in sources if s not in blank]
         macros.install(con)
         registry.install_macros(con)
+        if options.redact:
+            redact.install(con)
         con.execute("BEGIN TRANSACTION")
         try:
             ingest_id = _next_ingest_id(con)

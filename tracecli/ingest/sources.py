@@ -91,12 +91,17 @@ def _open_text(path: str, gzipped: bool) -> BinaryIO:
 def _read_head(path: str, gzipped: bool, label: str) -> bytes:
     """Up to PEEK_BYTES of the (decompressed) start of a file. A compressed stream that ends
     early yields what it holds: the read itself reports that, with a position."""
+    return _head(path, gzipped, label)[0]
+
+
+def _head(path: str, gzipped: bool, label: str) -> tuple[bytes, bool]:
+    """The start of a file, and whether it could be read without error."""
     parts: list[bytes] = []
     size = 0
     try:
         with _open_text(path, gzipped) as fh:
             while size < PEEK_BYTES:
-                part = fh.read(min(1 << 16, PEEK_BYTES - size))
+                part = fh.read1(min(1 << 16, PEEK_BYTES - size))  # type: ignore[attr-defined]
                 if not part:
                     break
                 parts.append(part)
@@ -104,7 +109,8 @@ def _read_head(path: str, gzipped: bool, label: str) -> bytes:
     except (OSError, EOFError, zlib.error) as exc:
         if not gzipped:
             raise BadInput(f"{label}: cannot read: {exc}") from exc
-    return b"".join(parts)
+        return b"".join(parts), False
+    return b"".join(parts), True
 
 
 def _json_container(path: str, gzipped: bool, label: str) -> Container:
@@ -123,7 +129,7 @@ def _json_container(path: str, gzipped: bool, label: str) -> Container:
 def _parses(data: bytes) -> bool:
     try:
         json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return True
 
@@ -148,13 +154,15 @@ def peek_records(source: Source, limit: int = 5) -> list[dict[str, Any]]:
 def _peek_document(text: str, limit: int) -> list[dict[str, Any]]:
     try:
         value = json.loads(text)
+    except RecursionError:
+        return []
     except ValueError:
         # a document larger than the peek window: take the first element by a raw decode
         stripped = text.lstrip()
         start = 1 if stripped.startswith("[") else 0
         try:
             value, _ = json.JSONDecoder().raw_decode(stripped[start:].lstrip())
-        except ValueError:
+        except (ValueError, RecursionError):
             return []
     items = value if isinstance(value, list) else [value]
     return [item for item in items[:limit] if isinstance(item, dict)]
@@ -170,7 +178,7 @@ def _peek_lines(text: str, limit: int) -> Iterator[dict[str, Any]]:
             continue
         try:
             value = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         if isinstance(value, dict):
             found += 1
@@ -205,6 +213,15 @@ def scan_lines(source: Source, columns: dict[str, str] | None = None) -> Iterato
             yield number + 1, f"compressed stream ends early, after line {number} (truncated file?)", b""
         else:
             yield number + 1, f"cannot read: {exc}", b""
+
+
+def read_lines(source: Source) -> Iterator[tuple[int, bytes]]:
+    """The raw lines of a (possibly compressed) file, numbered from 1, as far as they can be read."""
+    try:
+        with _open_text(source.path, source.gzipped) as fh:
+            yield from enumerate(fh, start=1)
+    except (OSError, EOFError, zlib.error):
+        return
 
 
 def _what_is_wrong(line: bytes, columns: dict[str, str] | None) -> str | None:
@@ -305,3 +322,26 @@ def salvage_row_groups(source: Source, spool_dir: str) -> tuple[Source, list[tup
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def row_group_rows(source: Source, group: int) -> int:
+    """How many rows a (1-based) Parquet row group holds, by its footer."""
+    import pyarrow.parquet as pq
+
+    return int(pq.ParquetFile(source.path).metadata.row_group(group - 1).num_rows)
+
+
+def is_blank(source: Source) -> bool:
+    """A file with no records at all: empty, only blank lines, `[]`, or Parquet with no rows."""
+    if source.container == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return pq.ParquetFile(source.path).metadata.num_rows == 0
+        except Exception:  # unreadable: not blank, and the read will say what is wrong
+            return False
+    head, whole = _head(source.path, source.gzipped, source.label)
+    if not whole or len(head) >= PEEK_BYTES:
+        return False
+    text = head.lstrip(b"\xef\xbb\xbf").strip()
+    return b"".join(text.split()) in (b"", b"[]")

@@ -11,6 +11,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeE
 from tracecli.ingest.pipeline import IngestResult
 from tracecli.ingest.pipeline import Progress as ProgressCallback
 from tracecli.ingest.sources import Source
+from tracecli.render.text import one_line
 
 
 @contextmanager
@@ -38,3 +39,19 @@ def summary(r: IngestResult) -> str:
         f"{r.duplicates:,} already stored; skipped {r.skipped:,}; "
         f"{r.seconds:.2f} s, {r.rows_per_second:,.0f} rows/s, {r.mb_per_second:,.1f} MB/s"
     )
+
+
+def skipped_report(r: IngestResult, rejects: str | None) -> str:
+    """--skip-bad: how much was set aside, and where the first few were."""
+    parts = []
+    if r.skipped:
+        parts.append(f"{r.skipped:,} bad record(s)")
+    if r.skipped_files:
+        parts.append(f"{r.skipped_files:,} unreadable file(s)")
+    lines = [f"skipped {' and '.join(parts)}" + (f"; their raw lines are in {rejects}" if rejects and r.skipped else "")
+             + (":" if r.problems else "")]
+    lines += [f"  {one_line(p, 300)}" for p in r.problems]
+    more = r.skipped + r.skipped_files - len(r.problems)
+    if more > 0:
+        lines.append(f"  … and {more:,} more")
+    return "\n".join(lines)

@@ -1,0 +1,83 @@
+"""The store file across tracecli versions: blank schema, older stores migrate, newer are refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import SAMPLE_JSONL, Invoke, sample_rows
+from tracecli.store import MIGRATIONS, SCHEMA_VERSION
+
+
+def _version(db: Path) -> int:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
+
+
+def _store_at(db: Path, version: int) -> None:
+    """A store as an older tracecli left it: the first `version` migrations applied."""
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE TABLE schema_migrations (version INTEGER, name VARCHAR, "
+                    "applied_at TIMESTAMP DEFAULT now())")
+        for number, (name, step) in enumerate(MIGRATIONS[:version], start=1):
+            step(con)
+            con.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [number, name])
+
+
+def test_blank_store_has_the_current_schema(cli: Invoke, isolated_store: Path) -> None:
+    assert cli("traces").exit_code == 0  # a read creates the store
+    assert _version(isolated_store) == SCHEMA_VERSION
+    with duckdb.connect(str(isolated_store), read_only=True) as con:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert {"spans", "tool_calls", "trace_summary", "ingests", "schema_migrations"} <= tables
+
+
+@pytest.mark.parametrize("version", range(1, SCHEMA_VERSION))
+def test_older_store_migrates_on_open_and_keeps_its_data(cli: Invoke, isolated_store: Path,
+                                                         version: int) -> None:
+    _store_at(isolated_store, version)
+    with duckdb.connect(str(isolated_store)) as con:
+        con.execute("INSERT INTO spans (record_key, trace_id, span_id, name) "
+                    "VALUES ('old:1', 'old-trace', 'old-span', 'from an older tracecli')")
+    result = cli("ingest", str(SAMPLE_JSONL))
+    assert result.exit_code == 0, result.stderr
+    assert _version(isolated_store) == SCHEMA_VERSION
+    with duckdb.connect(str(isolated_store), read_only=True) as con:
+        assert con.execute("SELECT name FROM spans WHERE record_key = 'old:1'").fetchone() == (
+            "from an older tracecli",)
+        assert con.execute("SELECT count(*) FROM spans").fetchone()[0] == len(sample_rows()) + 1
+
+
+def test_store_without_schema_table_is_set_up(cli: Invoke, isolated_store: Path) -> None:
+    duckdb.connect(str(isolated_store)).close()  # an empty DuckDB file
+    result = cli("ingest", str(SAMPLE_JSONL))
+    assert result.exit_code == 0, result.stderr
+    assert _version(isolated_store) == SCHEMA_VERSION
+
+
+@pytest.mark.parametrize("command", [["traces"], ["ingest", str(SAMPLE_JSONL)], ["cost"]])
+def test_newer_store_is_refused_and_left_alone(cli: Invoke, isolated_store: Path,
+                                               command: list[str]) -> None:
+    assert cli("ingest", str(SAMPLE_JSONL)).exit_code == 0
+    with duckdb.connect(str(isolated_store)) as con:
+        con.execute("INSERT INTO schema_migrations (version, name) VALUES (?, 'from the future')",
+                    [SCHEMA_VERSION + 1])
+    before = isolated_store.read_bytes()
+    result = cli(*command)
+    assert result.exit_code == 6
+    assert result.stderr.count("\n") == 1
+    assert "newer than this tracecli understands" in result.stderr and "upgrade" in result.stderr
+    assert "Traceback" not in result.output
+    assert isolated_store.read_bytes() == before
+
+
+def test_a_file_that_is_not_a_store_is_a_clean_error(cli: Invoke, isolated_store: Path) -> None:
+    isolated_store.write_bytes(b"this is not a DuckDB file\n" * 100)
+    for command in (["traces"], ["ingest", str(SAMPLE_JSONL)]):
+        result = cli(*command)
+        assert result.exit_code != 0
+        assert result.stderr.startswith("tracecli: error: cannot open store")
+        assert result.stderr.count("\n") == 1
+    assert isolated_store.read_bytes() == b"this is not a DuckDB file\n" * 100

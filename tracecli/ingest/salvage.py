@@ -1,0 +1,134 @@
+"""`ingest --skip-bad`: set aside what cannot be read, before the ingest's transaction begins.
+
+Each input gets one quick check by DuckDB. A file that passes is read as it is; only a file
+that fails is scanned line by line in Python, which copies the readable lines to a spool file,
+names the first few bad positions, and writes the rejected raw lines to `--rejects` if asked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import duckdb
+
+from tracecli.errors import BadInput
+from tracecli.ingest import sources
+from tracecli.ingest.sources import Source
+
+SHOWN = 5  # positions named in the report
+READ_ERRORS = (duckdb.InvalidInputException, duckdb.IOException, duckdb.ConversionException)
+
+
+@dataclass
+class Skipped:
+    records: int = 0  # lines, array elements or Parquet rows set aside
+    files: int = 0  # whole files that could not be read at all
+    positions: list[str] = field(default_factory=list)  # "file:line: what", the first few
+
+    def note(self, where: str, what: str) -> None:
+        if len(self.positions) < SHOWN:
+            self.positions.append(f"{where}: {what}")
+
+
+def clean(con: duckdb.DuckDBPyConnection, found: list[Source], spool: str,
+          rejects: BinaryIO | None) -> tuple[list[Source], Skipped]:
+    """The inputs with their bad parts set aside, and what was set aside."""
+    skipped = Skipped()
+    kept: list[Source] = []
+    for source in found:
+        try:
+            if source.container == "parquet":
+                cleaned = _clean_parquet(source, spool, skipped)
+            elif source.container == "json":
+                cleaned = _clean_document(con, source, spool, skipped, rejects)
+            else:
+                cleaned = _clean_lines(con, source, spool, skipped, rejects)
+        except BadInput as exc:  # the file as a whole is unreadable: skip it, say why
+            skipped.files += 1
+            skipped.note(source.label, f"file skipped: {exc.message.removeprefix(source.label + ': ')}")
+            continue
+        kept.append(cleaned)
+    return kept, skipped
+
+
+def _json_ok(con: duckdb.DuckDBPyConnection, source: Source, fmt: str) -> bool:
+    """DuckDB's own quick check: every record is a JSON object (blank lines aside)."""
+    compression = "gzip" if source.gzipped else "none"
+    try:
+        row = con.execute(
+            "SELECT count(*) FILTER (WHERE json IS NULL OR json_type(json) <> 'OBJECT') "
+            f"FROM read_json_objects($1, format = '{fmt}', compression = '{compression}', "
+            "ignore_errors = true, maximum_object_size = 1073741824)",
+            [source.path],
+        ).fetchone()
+    except READ_ERRORS:
+        return False
+    return bool(row) and row[0] == 0
+
+
+def _spool_file(spool: str, suffix: str) -> tuple[BinaryIO, str]:
+    fd, path = tempfile.mkstemp(prefix="clean-", suffix=suffix, dir=spool)
+    return os.fdopen(fd, "wb"), path
+
+
+def _clean_lines(con: duckdb.DuckDBPyConnection, source: Source, spool: str, skipped: Skipped,
+                 rejects: BinaryIO | None) -> Source:
+    if _json_ok(con, source, "newline_delimited"):
+        return source
+    bad = set()
+    for number, what, raw in sources.scan_lines(source):
+        bad.add(number)
+        skipped.note(f"{source.label}:{number}", what)
+        skipped.records += 1  # a line that holds no record, or the one a cut stream cut
+        if raw:
+            if rejects is not None:
+                rejects.write(raw if raw.endswith(b"\n") else raw + b"\n")
+    out, path = _spool_file(spool, ".jsonl")
+    with out:
+        for number, raw in sources.read_lines(source):
+            if number not in bad:
+                out.write(raw if raw.endswith(b"\n") else raw + b"\n")
+    return Source(path=path, label=source.label, container="jsonl", gzipped=False, size=source.size)
+
+
+def _clean_document(con: duckdb.DuckDBPyConnection, source: Source, spool: str,
+                    skipped: Skipped, rejects: BinaryIO | None) -> Source:
+    """A single JSON document (an array of records): keep its object elements."""
+    if _json_ok(con, source, "auto"):
+        return source
+    where = sources.locate_bad_element(source)
+    if where is not None:
+        line, what = where
+        raise BadInput(f"{source.label}:{line}: {what}")
+    value = json.loads(b"".join(raw for _, raw in sources.read_lines(source)).lstrip(b"\xef\xbb\xbf"))
+    items = value if isinstance(value, list) else [value]
+    out, path = _spool_file(spool, ".jsonl")
+    with out:
+        for index, item in enumerate(items, start=1):
+            if isinstance(item, dict):
+                out.write(json.dumps(item, ensure_ascii=False).encode() + b"\n")
+                continue
+            skipped.records += 1
+            kind = "null" if item is None else type(item).__name__
+            skipped.note(f"{source.label}: element {index}", f"expected a JSON object, got {kind}")
+            if rejects is not None:
+                rejects.write(json.dumps(item, ensure_ascii=False).encode() + b"\n")
+    return Source(path=path, label=source.label, container="jsonl", gzipped=False, size=source.size)
+
+
+def _clean_parquet(source: Source, spool: str, skipped: Skipped) -> Source:
+    where = sources.locate_bad_row_group(source)
+    if where is None:
+        return source
+    group, what = where
+    if group == 0:
+        raise BadInput(f"{source.label}: {what}")
+    cleaned, dropped = sources.salvage_row_groups(source, spool)
+    for group, what in dropped:
+        skipped.records += sources.row_group_rows(source, group)
+        skipped.note(f"{source.label}: row group {group}", what)
+    return cleaned
