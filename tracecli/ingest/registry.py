@@ -7,12 +7,13 @@ from typing import Any
 import duckdb
 
 from tracecli.errors import BadInput
-from tracecli.ingest import canonical, convert, openai_rows, otlp, portkey
+from tracecli.ingest import canonical, convert, litellm, openai_rows, otlp, portkey
 from tracecli.ingest.base import Reader
 
 READERS: list[Reader] = [
     canonical.READER,
     portkey.READER,
+    litellm.READER,
     otlp.OPENINFERENCE_READER,
     otlp.READER,
     openai_rows.READER,
