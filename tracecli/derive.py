@@ -83,23 +83,45 @@ tool_spans AS (
 _REBUILD_TOOL_CALLS = f"""
 CREATE OR REPLACE TEMP TABLE new_tool_calls AS
 WITH {_ASKED}, {_RESULTS}, {_TOOL_SPANS},
+-- Tool spans that carry no call id an LLM asked for (LangSmith, Langfuse, some OpenInference
+-- instrumentations) meet the asked calls left unmatched by name and order: the k-th unmatched
+-- call of a tool is the k-th unmatched span of that tool in the same trace.
+unmatched_asked AS (
+  SELECT a.trace_id, a.llm_span_id, a.idx,
+         row_number() OVER (PARTITION BY a.trace_id, a.tool_name ORDER BY a.start_time, a.source_row, a.idx) AS k,
+         a.tool_name
+  FROM asked a
+  WHERE NOT EXISTS (SELECT 1 FROM tool_spans t WHERE t.trace_id = a.trace_id AND t.tool_call_id = a.call_id)
+), unmatched_spans AS (
+  SELECT t.trace_id, t.span_id, t.tool_name,
+         row_number() OVER (PARTITION BY t.trace_id, t.tool_name ORDER BY t.start_time, t.source_row) AS k
+  FROM tool_spans t
+  WHERE NOT EXISTS (SELECT 1 FROM asked a WHERE a.trace_id = t.trace_id AND a.call_id = t.tool_call_id)
+), by_order AS (
+  SELECT ua.trace_id, ua.llm_span_id, ua.idx, us.span_id
+  FROM unmatched_asked ua JOIN unmatched_spans us
+    ON us.trace_id = ua.trace_id AND us.tool_name = ua.tool_name AND us.k = ua.k
+),
 joined AS (
-  SELECT a.trace_id, a.llm_span_id, t.span_id AS tool_span_id, a.call_id,
-         coalesce(a.tool_name, t.tool_name) AS tool_name,
-         coalesce(a.arguments, t.tool_arguments) AS arguments,
-         coalesce(t.tool_result, r.result) AS result,
-         CASE WHEN t.tool_result IS NOT NULL THEN 'tool_span'
+  SELECT a.trace_id, a.llm_span_id, coalesce(t.span_id, o.span_id) AS tool_span_id, a.call_id,
+         coalesce(a.tool_name, t.tool_name, o.tool_name) AS tool_name,
+         coalesce(a.arguments, t.tool_arguments, o.tool_arguments) AS arguments,
+         coalesce(t.tool_result, o.tool_result, r.result) AS result,
+         CASE WHEN coalesce(t.tool_result, o.tool_result) IS NOT NULL THEN 'tool_span'
               WHEN r.result IS NOT NULL THEN 'tool_message' END AS result_source,
          a.start_time AS t0, a.source_row AS r0, a.idx
   FROM asked a
   LEFT JOIN results r ON r.trace_id = a.trace_id AND r.call_id = a.call_id
   LEFT JOIN tool_spans t ON t.trace_id = a.trace_id AND t.tool_call_id = a.call_id
+  LEFT JOIN by_order bo ON bo.trace_id = a.trace_id AND bo.llm_span_id = a.llm_span_id AND bo.idx = a.idx
+  LEFT JOIN tool_spans o ON o.trace_id = bo.trace_id AND o.span_id = bo.span_id
   UNION ALL
   SELECT t.trace_id, NULL, t.span_id, t.tool_call_id, t.tool_name, t.tool_arguments,
          t.tool_result, CASE WHEN t.tool_result IS NOT NULL THEN 'tool_span' END,
          t.start_time, t.source_row, 1
   FROM tool_spans t
   WHERE NOT EXISTS (SELECT 1 FROM asked a WHERE a.trace_id = t.trace_id AND a.call_id = t.tool_call_id)
+    AND NOT EXISTS (SELECT 1 FROM by_order bo WHERE bo.trace_id = t.trace_id AND bo.span_id = t.span_id)
 )
 SELECT trace_id, llm_span_id, tool_span_id, call_id, tool_name, arguments, result, result_source,
        row_number() OVER (PARTITION BY trace_id ORDER BY t0, r0, idx)::INTEGER AS seq

@@ -129,7 +129,11 @@ def _nest(spans: list[dict[str, Any]], nodes: dict[str, SpanNode], absorbed: set
             continue
         node = nodes[span["span_id"]]
         parent = span.get("parent_span_id")
-        if parent and parent in nodes and parent != span["span_id"] and parent not in absorbed:
+        seen = {span["span_id"]}
+        while parent in absorbed and parent not in seen:  # under a tool span shown as a call
+            seen.add(parent)
+            parent = nodes[parent].span.get("parent_span_id")
+        if parent and parent in nodes and parent not in seen and parent not in absorbed:
             nodes[parent].children.append(node)
         else:
             roots.append(node)
@@ -140,13 +144,18 @@ def _interesting(node: SpanNode) -> bool:
     return node.kind in CALL_KINDS or bool(node.tool_calls) or node.span.get("status") == "error"
 
 
-def _fold(nodes: list[SpanNode]) -> list[SpanNode]:
-    """Drop spans holding no LLM call, tool call or error anywhere below them (framework noise)."""
-    out = []
+def _fold(nodes: list[SpanNode], *, top: bool = True) -> list[SpanNode]:
+    """Fold framework noise: a span holding no LLM call, tool call or error itself gives its
+    place to whatever below it does (so LangChain's RunnableSequence / prompt / parser spans
+    vanish), and goes entirely when nothing below it does. Agent spans and the trace's top
+    spans stay as levels, with their own duration."""
+    out: list[SpanNode] = []
     for node in nodes:
-        node.children = _fold(node.children)
-        if _interesting(node) or node.children:
+        node.children = _fold(node.children, top=False)
+        if _interesting(node) or (node.children and (top or node.kind == "agent")):
             out.append(node)
+        else:
+            out.extend(node.children)
     return out
 
 

@@ -7,13 +7,14 @@ from typing import Any
 import duckdb
 
 from tracecli.errors import BadInput
-from tracecli.ingest import canonical, convert, litellm, openai_rows, otlp, portkey
+from tracecli.ingest import canonical, convert, langsmith, litellm, openai_rows, otlp, portkey
 from tracecli.ingest.base import Reader
 
 READERS: list[Reader] = [
     canonical.READER,
     portkey.READER,
     litellm.READER,
+    langsmith.READER,
     otlp.OPENINFERENCE_READER,
     otlp.READER,
     openai_rows.READER,
