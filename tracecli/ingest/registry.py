@@ -7,7 +7,16 @@ from typing import Any
 import duckdb
 
 from tracecli.errors import BadInput
-from tracecli.ingest import canonical, convert, langsmith, litellm, openai_rows, otlp, portkey
+from tracecli.ingest import (
+    canonical,
+    convert,
+    langfuse,
+    langsmith,
+    litellm,
+    openai_rows,
+    otlp,
+    portkey,
+)
 from tracecli.ingest.base import Reader
 
 READERS: list[Reader] = [
@@ -15,6 +24,7 @@ READERS: list[Reader] = [
     portkey.READER,
     litellm.READER,
     langsmith.READER,
+    langfuse.READER,
     otlp.OPENINFERENCE_READER,
     otlp.READER,
     openai_rows.READER,
