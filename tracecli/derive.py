@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import duckdb
 
+# Typed views of the chat-completions shapes (the common case), read with one parse per body.
+_CHAT_CALLS = '{"choices": [{"message": {"tool_calls": [{"id": "VARCHAR", "function": {"name": "VARCHAR", "arguments": "JSON"}}]}}]}'
+_CHAT_MESSAGES = '{"messages": [{"role": "VARCHAR", "tool_call_id": "VARCHAR", "content": "JSON"}]}'
+
 # Tool calls an LLM asked for, in the three body shapes tracecli understands. Each shape is
 # parsed only from bodies whose text holds its marker key: a substring test costs a fraction of
 # a JSON parse, and most bodies hold no tool call.
-_ASKED = """
+_ASKED = f"""
 asked_chat AS (
   SELECT s.trace_id, s.span_id AS llm_span_id, s.start_time, s.source_row,
          unnest(calls) AS tc, unnest(range(1, len(calls) + 1)) AS idx
-  FROM (SELECT *, json_extract(response, '$.choices[0].message.tool_calls[*]') AS calls
+  FROM (SELECT *, json_transform(response, '{_CHAT_CALLS}').choices[1].message.tool_calls AS calls
         FROM spans WHERE __SCOPE__ AND contains(CAST(response AS VARCHAR), '"tool_calls"')) s
   WHERE len(calls) > 0
 ), asked_resp AS (
@@ -32,8 +36,7 @@ asked_chat AS (
   WHERE len(items) > 0
 ), asked AS (
   SELECT trace_id, llm_span_id, start_time, source_row, idx,
-         tc->>'id' AS call_id, tc->'function'->>'name' AS tool_name,
-         tc_json(tc->'function'->'arguments') AS arguments
+         tc.id AS call_id, tc.function.name AS tool_name, tc_json(tc.function.arguments) AS arguments
   FROM asked_chat
   UNION ALL
   SELECT trace_id, llm_span_id, start_time, source_row, idx,
@@ -46,13 +49,16 @@ asked_chat AS (
 )"""
 
 # Tool results carried back in later requests, first occurrence per call id.
-_RESULTS = """
-req_items AS (
+_RESULTS = f"""
+chat_messages AS (
+  SELECT s.trace_id, s.start_time, s.source_row, unnest(msgs) AS m
+  FROM (SELECT *, json_transform(request, '{_CHAT_MESSAGES}').messages AS msgs
+        FROM spans WHERE __SCOPE__ AND contains(CAST(request AS VARCHAR), '"tool_call_id"')) s
+), req_items AS (
   SELECT s.trace_id, s.start_time, s.source_row, unnest(items) AS m
   FROM (SELECT *, list_concat(coalesce(json_extract(request, '$.messages[*]'), []),
                               coalesce(json_extract(request, '$.input[*]'), [])) AS items
-        FROM spans WHERE __SCOPE__ AND (contains(CAST(request AS VARCHAR), '"tool_call_id"')
-          OR contains(CAST(request AS VARCHAR), '"function_call_output"')
+        FROM spans WHERE __SCOPE__ AND (contains(CAST(request AS VARCHAR), '"function_call_output"')
           OR contains(CAST(request AS VARCHAR), '"tool_result"'))) s
 ), anthropic_parts AS (
   SELECT trace_id, start_time, source_row, unnest(json_extract(m, '$.content[*]')) AS part
@@ -60,9 +66,9 @@ req_items AS (
 ), results AS (
   SELECT trace_id, call_id, first(result ORDER BY start_time, source_row) AS result
   FROM (
-    SELECT trace_id, start_time, source_row, m->>'tool_call_id' AS call_id,
-           tc_content(m->'content') AS result
-    FROM req_items WHERE m->>'role' = 'tool'
+    SELECT trace_id, start_time, source_row, m.tool_call_id AS call_id,
+           tc_content(m.content) AS result
+    FROM chat_messages WHERE m.role = 'tool'
     UNION ALL
     SELECT trace_id, start_time, source_row, m->>'call_id', tc_content(m->'output')
     FROM req_items WHERE m->>'type' = 'function_call_output'
