@@ -101,8 +101,11 @@ def _stage(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader, optio
             where = "" if arriving == records else " WHERE record_key IN (SELECT record_key FROM keep)"
             con.execute(f"INSERT INTO spans BY NAME SELECT *, $3::INTEGER AS ingest_id "  # noqa: S608
                         f"FROM ({mapped}){where}", [*params, ingest_id])
-    except READ_ERRORS as exc:
-        raise _read_error(source, exc, reader) from exc
+    except duckdb.Error as exc:
+        # a damaged Parquet file raises engine errors of many kinds
+        if isinstance(exc, READ_ERRORS) or source.container == "parquet":
+            raise _read_error(source, exc, reader) from exc
+        raise
     if arriving > new:
         _drop_repeats(con, ingest_id)
     return records, new
@@ -170,7 +173,7 @@ def _read_error(source: Source, exc: duckdb.Error, reader: Reader) -> TraceCliEr
         found = None
     if found:
         line, what = found
-        return BadInput(f"{source.label}:{line}: {what}")
+        return BadInput(f"{source.label}:{line}: {what}" if line else f"{source.label}: {what}")
     return BadInput(f"{source.label}: cannot read: {_first_line(exc)}")
 
 
@@ -200,7 +203,8 @@ def ingest(
         blank = [s for s in sources if is_blank(s)]  # no records: nothing to detect or read
         result.files += len(blank)
         plan = [(s, registry.by_name(format_name) if format_name else
-                 registry.detect(peek_records(s), s.label)) for s in sources if s not in blank]
+                 registry.detect(peek_records(s), s.label)) for s in sources
+                if s not in blank and not (skip_bad and salvage.undetectable(s, result, format_name))]
         macros.install(con)
         registry.install_macros(con)
         if options.redact:

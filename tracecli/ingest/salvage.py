@@ -11,13 +11,16 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import duckdb
 
 from tracecli.errors import BadInput
-from tracecli.ingest import sources
+from tracecli.ingest import registry, sources
 from tracecli.ingest.sources import Source
+
+if TYPE_CHECKING:
+    from tracecli.ingest.pipeline import IngestResult
 
 SHOWN = 5  # positions named in the report
 READ_ERRORS = (duckdb.InvalidInputException, duckdb.IOException, duckdb.ConversionException)
@@ -28,9 +31,11 @@ class Skipped:
     records: int = 0  # lines, array elements or Parquet rows set aside
     files: int = 0  # whole files that could not be read at all
     positions: list[str] = field(default_factory=list)  # "file:line: what", the first few
+    noted: int = 0
 
     def note(self, where: str, what: str) -> None:
-        if len(self.positions) < SHOWN:
+        self.noted += 1
+        if self.noted <= SHOWN:
             self.positions.append(f"{where}: {what}")
 
 
@@ -52,7 +57,23 @@ def clean(con: duckdb.DuckDBPyConnection, found: list[Source], spool: str,
             skipped.note(source.label, f"file skipped: {exc.message.removeprefix(source.label + ': ')}")
             continue
         kept.append(cleaned)
+    if skipped.noted > SHOWN:
+        skipped.positions.append(f"… and {skipped.noted - SHOWN:,} more")
     return kept, skipped
+
+
+def undetectable(source: Source, result: IngestResult, format_name: str | None) -> bool:
+    """--skip-bad: a file whose format cannot be told is skipped, and said so."""
+    if format_name:
+        return False
+    try:
+        registry.detect(sources.peek_records(source), source.label)
+    except BadInput as exc:
+        result.skipped_files += 1
+        result.problems.append(f"{source.label}: file skipped: "
+                               f"{exc.message.removeprefix(source.label + ': ')}")
+        return True
+    return False
 
 
 def _json_ok(con: duckdb.DuckDBPyConnection, source: Source, fmt: str) -> bool:
@@ -100,7 +121,7 @@ def _clean_document(con: duckdb.DuckDBPyConnection, source: Source, spool: str,
     """A single JSON document (an array of records): keep its object elements."""
     if _json_ok(con, source, "auto"):
         return source
-    where = sources.locate_bad_element(source)
+    where = sources.locate_bad_element(source, elements=False)
     if where is not None:
         line, what = where
         raise BadInput(f"{source.label}:{line}: {what}")

@@ -144,11 +144,25 @@ def peek_records(source: Source, limit: int = 5) -> list[dict[str, Any]]:
         except Exception as exc:  # pyarrow raises many types for a damaged file
             raise BadInput(f"{source.label}: not a readable Parquet file: {exc}") from exc
         return table.slice(0, limit).to_pylist() if table is not None else []
+    if source.container == "jsonl":
+        return _peek_jsonl(source, limit)
     chunk = _read_head(source.path, source.gzipped, source.label)
     text = chunk.decode("utf-8", errors="replace").lstrip("\ufeff")
-    if source.container == "json":
-        return _peek_document(text, limit)
-    return list(_peek_lines(text, limit))
+    return _peek_document(text, limit)
+
+
+def _peek_jsonl(source: Source, limit: int) -> list[dict[str, Any]]:
+    """The first `limit` object lines, reading whole lines: one record may be far longer than
+    the peek window (a 50 MB response), and then it alone is read."""
+    found: list[dict[str, Any]] = []
+    done = 0
+    for number, raw in read_lines(source):
+        done += len(raw)
+        line = raw.lstrip(b"\xef\xbb\xbf") if number == 1 else raw
+        found.extend(_peek_lines(line.decode("utf-8", errors="replace"), 1))
+        if len(found) >= limit or (found and done >= PEEK_BYTES):
+            break
+    return found
 
 
 def _peek_document(text: str, limit: int) -> list[dict[str, Any]]:
@@ -251,21 +265,26 @@ def locate_bad_line(source: Source, columns: dict[str, str] | None = None) -> tu
     return None
 
 
-def locate_bad_element(source: Source) -> tuple[int, str] | None:
-    """Error path only: where a single JSON document (not JSON Lines) stops being valid."""
+def locate_bad_element(source: Source, elements: bool = True) -> tuple[int, str] | None:
+    """Error path only: where a single JSON document (not JSON Lines) stops being valid, as
+    (line, what); with `elements`, also its first element that is not an object, as (0, what)."""
     try:
         with _open_text(source.path, source.gzipped) as fh:
             data = fh.read()
     except (OSError, EOFError) as exc:
         return 0, f"cannot read: {exc}"
     try:
-        json.loads(data.lstrip(b"\xef\xbb\xbf"))
+        value = json.loads(data.lstrip(b"\xef\xbb\xbf"))
     except UnicodeDecodeError:
         return 1, "not valid UTF-8"
     except json.JSONDecodeError as exc:
         return exc.lineno, f"not valid JSON ({exc.msg})"
     except (ValueError, RecursionError) as exc:
         return 1, f"not valid JSON ({exc})"
+    for index, item in enumerate(value if isinstance(value, list) and elements else [], start=1):
+        if not isinstance(item, dict):
+            kind = "null" if item is None else type(item).__name__
+            return 0, f"element {index}: expected a JSON object, got {kind}"
     return None
 
 

@@ -51,7 +51,4 @@ def skipped_report(r: IngestResult, rejects: str | None) -> str:
     lines = [f"skipped {' and '.join(parts)}" + (f"; their raw lines are in {rejects}" if rejects and r.skipped else "")
              + (":" if r.problems else "")]
     lines += [f"  {one_line(p, 300)}" for p in r.problems]
-    more = r.skipped + r.skipped_files - len(r.problems)
-    if more > 0:
-        lines.append(f"  … and {more:,} more")
     return "\n".join(lines)
