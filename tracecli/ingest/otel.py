@@ -102,7 +102,8 @@ SELECT
   CASE WHEN knd IN ('llm', 'embedding') THEN cost END AS cost_usd,
   CASE WHEN knd IN ('llm', 'embedding') AND cost IS NOT NULL THEN 'logged' END AS cost_source,
   tcx_meta(list_concat(
-    map_entries(coalesce(tc_map(a['metadata']), MAP {{}}::MAP(VARCHAR, VARCHAR))),
+    list_filter(map_entries(coalesce(tc_map(a['metadata']), MAP {{}}::MAP(VARCHAR, VARCHAR))),
+                lambda e: NOT starts_with(e.key, 'ls_')),
     [{{'key': 'session_id', 'value': {_first('session.id', 'gen_ai.conversation.id')}}},
      {{'key': 'user_id', 'value': tcx_s(a, 'user.id')}},
      {{'key': 'tags', 'value': tcx_tags(a['tag.tags'])}}])) AS metadata,

@@ -37,17 +37,13 @@ def _is_bare_span(record: dict[str, Any]) -> bool:
         or isinstance(record.get("attributes"), list))
 
 
-def _mentions_openinference(record: dict[str, Any]) -> bool:
+def mentions_openinference(record: dict[str, Any]) -> bool:
     text = json.dumps(record)[:1_000_000]
     return any(f'"{marker}' in text for marker in _OI_MARKERS)
 
 
 def detect_otlp(record: dict[str, Any]) -> bool:
     return _is_envelope(record) or _is_bare_span(record)
-
-
-def detect_openinference(record: dict[str, Any]) -> bool:
-    return detect_otlp(record) and _mentions_openinference(record)
 
 
 _SPANS = """
@@ -170,17 +166,13 @@ FROM content WHERE request IS NOT NULL OR response IS NOT NULL
 """
 
 
-def _select(source_format: str) -> str:
+def select_as(source_format: str) -> str:
     spans = otel.span_select(_SPANS, source_format)
     return f"SELECT * FROM ({spans}) UNION ALL BY NAME SELECT * FROM ({_content_select(source_format)})"
 
 
 def _select_otlp(options: ReadOptions) -> str:
-    return _select("otlp")
-
-
-def _select_openinference(options: ReadOptions) -> str:
-    return _select("openinference")
+    return select_as("otlp")
 
 
 READER = Reader(
@@ -190,12 +182,4 @@ READER = Reader(
     detect=detect_otlp,
     columns=COLUMNS,
     select=_select_otlp,
-)
-
-OPENINFERENCE_READER = Reader(
-    name="openinference",
-    description="OpenInference spans (Arize Phoenix, openinference instrumentations) in OTLP JSON",
-    detect=detect_openinference,
-    columns=COLUMNS,
-    select=_select_openinference,
 )

@@ -14,6 +14,7 @@ from tracecli.ingest import (
     langsmith,
     litellm,
     openai_rows,
+    openinference,
     otlp,
     portkey,
 )
@@ -25,7 +26,8 @@ READERS: list[Reader] = [
     litellm.READER,
     langsmith.READER,
     langfuse.READER,
-    otlp.OPENINFERENCE_READER,
+    openinference.PHOENIX_READER,
+    openinference.OTLP_READER,
     otlp.READER,
     openai_rows.READER,
 ]
