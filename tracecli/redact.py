@@ -24,6 +24,8 @@ SECRET_FIELDS = (
 _NAMES = "|".join(re.escape(n) for n in SECRET_FIELDS)
 _FIELD = rf'("(?i:{_NAMES})"\s*:\s*")'  # up to the opening quote of the value
 _PLAIN = r'[^"\\…]'  # a value character that is not an escape, a quote, or a mask already
+# the same field inside a JSON string holding JSON (tool call arguments): quotes escaped
+_ESCAPED_FIELD = rf'(\\"(?i:{_NAMES})\\"\s*:\s*\\")'
 
 # (pattern, replacement), applied in order. RE2 and Python `re` read them alike.
 RULES: list[tuple[str, str]] = [
@@ -39,6 +41,8 @@ RULES: list[tuple[str, str]] = [
     (rf"{_FIELD}({_PLAIN}{{4}}){_PLAIN}{{8,}}({_PLAIN}{{4}})\"", rf'\1\2{MASK}\3"'),
     (rf'{_FIELD}{_PLAIN}{{1,15}}"', rf'\1{SHORT_MASK}"'),
     (rf'{_FIELD}(?:[^"\\]|\\.)*\\.(?:[^"\\]|\\.)*"', rf'\1{SHORT_MASK}"'),
+    (rf'{_ESCAPED_FIELD}({_PLAIN}{{4}}){_PLAIN}{{8,}}({_PLAIN}{{4}})\\"', rf'\1\2{MASK}\3\\"'),
+    (rf'{_ESCAPED_FIELD}{_PLAIN}{{1,15}}\\"', rf'\1{SHORT_MASK}\\"'),
 ]
 
 # Cheap test that a text may hold a secret: a superset of every rule above. Only text that
