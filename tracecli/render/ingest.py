@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tracecli.ingest.pipeline import IngestResult
@@ -24,7 +25,8 @@ def progress_reporter(stderr: Console, *, enabled: bool) -> Iterator[ProgressCal
     task = bar.add_task("", total=None)
 
     def advance(source: Source, done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total, description=source.label)
+        # a file name is data: no markup, no control characters
+        bar.update(task, completed=done, total=total, description=escape(one_line(source.label, 60)))
 
     with bar:
         yield advance

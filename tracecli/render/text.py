@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 
-# C0 controls except tab and newline, DEL, and C1 controls (which include CSI and OSC).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0 controls except tab and newline, DEL, C1 controls (which include CSI and OSC), and the
+# bidirectional overrides that make text display in another order than it reads.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def _visible(match: re.Match[str]) -> str:
     char = match.group(0)
-    return "␛" if char == "\x1b" else f"\\x{ord(char):02x}"
+    if char == "\x1b":
+        return "␛"
+    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
 
 
 def safe(value: object) -> str:
