@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from rich.text import Text
@@ -87,7 +88,7 @@ def _span_label(node: SpanNode) -> Text:
         t.append("embeddings " if node.kind == "embedding" else "chat ", style="bold")
         t.append(safe(s.get("model") or "?"), style="magenta")
         name = s.get("name")
-        if name and name not in (f"chat {s.get('model')}", f"embeddings {s.get('model')}"):
+        if name and not _default_call_name(name):
             t.append(f" ({one_line(name, 40)})", style="dim")
     else:
         t.append(f"{node.kind} ", style="bold blue")
@@ -107,6 +108,14 @@ def _span_label(node: SpanNode) -> Text:
         if s.get("error"):
             t.append(": " + one_line(s["error"], PREVIEW), style="red")
     return t
+
+
+# Span names that only repeat the operation and model (GenAI `chat {model}`, gateway defaults).
+_DEFAULT_NAME = re.compile(r"^(chat|embeddings|text_completion|generate_content|completion)( \S+)?$")
+
+
+def _default_call_name(name: str) -> bool:
+    return bool(_DEFAULT_NAME.match(name))
 
 
 def _metrics(s: dict[str, Any]) -> list[str]:
