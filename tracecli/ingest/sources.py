@@ -184,7 +184,7 @@ def _peek_document(text: str, limit: int) -> list[dict[str, Any]]:
 
 def _peek_lines(text: str, limit: int) -> Iterator[dict[str, Any]]:
     found = 0
-    for line in text.splitlines():
+    for line in text.split("\n"):  # not splitlines(): U+2028, \x85 and the like sit inside strings
         if found >= limit:
             return
         line = line.strip()

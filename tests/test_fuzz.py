@@ -1,0 +1,128 @@
+"""Hypothesis against every reader: arbitrary JSON in every declared field is a clean record or
+a clean error, never a crash; and whatever is ingested round-trips through the canonical export
+(`tracecli spans --format jsonl`) unchanged."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner, Result
+
+from tests.conftest import sample_rows
+from tracecli.cli.main import app
+from tracecli.ingest.registry import READERS
+
+EXAMPLES = int(os.environ.get("TRACECLI_FUZZ_EXAMPLES", "25"))
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
+                                       HealthCheck.data_too_large])
+
+scalars = (st.none() | st.booleans() | st.integers() | st.integers(min_value=-(2**70), max_value=2**70)
+           | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30)
+           | st.sampled_from(["", "0", "1", "true", "null", "{}", "[]", "1e999", "2025-03-04T10:15:02Z",
+                              "1741083302", '{"messages": []}', "[bold]x[/]", "\x1b[2J", "sk-x"]))
+json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
+                           | st.dictionaries(st.text(max_size=12), inner, max_size=4), max_leaves=12)
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(app, list(args), catch_exceptions=False)
+
+
+def clean(result: Result, *args: str) -> None:
+    assert result.exit_code in (0, 3), (args, result.output)
+    assert "Traceback" not in result.output and "internal error" not in result.output, (args, result.output)
+
+
+def round_trip(db: Path, work: Path) -> None:
+    """Export, ingest the export into a fresh store, export again: the same bytes."""
+    first = run("spans", "--db", str(db), "--format", "jsonl")
+    clean(first, "spans")
+    export = work / "export.jsonl"
+    export.write_text(first.stdout)
+    again = work / "again.duckdb"
+    if first.stdout.strip():
+        result = run("ingest", "--db", str(again), str(export))
+        assert result.exit_code == 0, result.output
+        second = run("spans", "--db", str(again), "--format", "jsonl")
+        assert second.stdout == first.stdout
+        traces = [run("traces", "--db", str(d), "--format", "jsonl", "-n", "0").stdout for d in (db, again)]
+        assert traces[0] == traces[1]
+
+
+def record_for(reader_columns: dict[str, str]) -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries({}, optional={name: json_values for name in reader_columns})
+
+
+@pytest.mark.parametrize("reader", READERS, ids=lambda r: r.name)
+def test_arbitrary_values_in_every_field(reader) -> None:  # noqa: ANN001
+    @FUZZ
+    @given(records=st.lists(record_for(reader.columns), min_size=1, max_size=3))
+    def check(records: list[dict[str, Any]]) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp)
+            path = work / "fuzz.jsonl"
+            path.write_text("".join(json.dumps(r) + "\n" for r in records))
+            db = work / "store.duckdb"
+            result = run("ingest", "--db", str(db), "--format", reader.name, str(path))
+            clean(result, "ingest", reader.name)
+            if result.exit_code:
+                return
+            for view in (["traces"], ["cost", "--by", "tag"], ["spans"]):
+                clean(run(*view, "--db", str(db)), *view)
+            listed = run("traces", "--db", str(db), "--format", "json", "-n", "1")
+            for trace in json.loads(listed.stdout):
+                clean(run("show", "--db", str(db), "--full", "--", trace["trace_id"]), "show")
+            round_trip(db, work)
+
+    check()
+
+
+# --- valid Portkey records: the reference format, every field in a plausible shape ------------
+
+ids = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=20)
+content = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=60)
+
+
+@st.composite
+def portkey_records(draw: st.DrawFn) -> dict[str, Any]:
+    base = dict(draw(st.sampled_from(sample_rows())))
+    base["id"] = draw(ids)
+    base["trace_id"] = draw(st.none() | ids)
+    base["created_at"] = draw(st.sampled_from([
+        base["created_at"], 1741083302, 1741083302123, "2025-03-04 10:15:02.5", "2025-03-04T10:15:02+02:00"]))
+    base["cost"] = draw(st.none() | st.floats(0, 100, allow_nan=False) | st.integers(0, 10**6)
+                        | st.floats(0, 100, allow_nan=False).map(str))
+    for field in ("req_units", "res_units", "total_units", "response_time"):
+        base[field] = draw(st.none() | st.integers(0, 10**7) | st.integers(0, 10**7).map(str))
+    base["metadata"] = draw(st.dictionaries(ids, st.none() | content, max_size=3))
+    request = json.loads(json.dumps(base["request"]))
+    if "messages" in request:
+        request["messages"] = [*request["messages"], {"role": "user", "content": draw(content)}]
+    base["request"] = draw(st.sampled_from([request, json.dumps(request)]))
+    response = json.loads(json.dumps(base["response"]))
+    if "choices" in response:
+        response["choices"][0]["message"]["content"] = draw(content)
+    base["response"] = response
+    return base
+
+
+@FUZZ
+@given(records=st.lists(portkey_records(), min_size=1, max_size=6))
+def test_valid_portkey_records_round_trip(records: list[dict[str, Any]]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        path = work / "portkey.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in records))
+        db = work / "store.duckdb"
+        result = run("ingest", "--db", str(db), str(path))
+        assert result.exit_code == 0, result.output
+        assert f"{len(records)} records" in result.stderr
+        round_trip(db, work)
