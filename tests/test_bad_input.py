@@ -305,7 +305,7 @@ def test_truncated_gzip(cli, isolated_store, seeded, tmp_path) -> None:
     whole = gzip.compress(b"\n".join(lines() * 40) + b"\n")  # 600 lines, ~1 MB unpacked
     cut = tmp_path / "cut.jsonl.gz"
     cut.write_bytes(whole[: len(whole) * 2 // 3])
-    stderr = fails_cleanly(cli, isolated_store, seeded, cut, "cut.jsonl.gz:", "compressed stream ends early")
+    stderr = fails_cleanly(cli, isolated_store, seeded, cut, "cut.jsonl.gz:", "compressed stream breaks off after line")
     line = int(stderr.split("cut.jsonl.gz:")[1].split(":")[0])
     assert 1 < line < 600
     skips(cli, cut, tmp_path / "r.jsonl", 1, f"cut.jsonl.gz:{line}:")
@@ -397,3 +397,23 @@ def test_debug_shows_a_traceback_and_default_does_not(isolated_store, tmp_path) 
     assert plain.returncode == debug.returncode == 3
     assert "Traceback" not in plain.stderr and plain.stderr.count("\n") == 1
     assert "Traceback" in debug.stderr and "bad.jsonl:2: not valid JSON" in debug.stderr
+
+
+def test_bad_line_on_stdin_is_named_as_stdin(cli, isolated_store, seeded) -> None:
+    data = b"\n".join([*lines()[:2], b"{oops", *lines()[2:]]) + b"\n"
+    result = cli("ingest", "-", input=data)
+    assert result.exit_code == 3 and "<stdin>:3: not valid JSON" in result.stderr
+    assert snapshot(isolated_store) == seeded
+    result = cli("ingest", "--skip-bad", "-", input=data)
+    assert result.exit_code == 0 and "<stdin>:3:" in result.stderr
+    assert spans(isolated_store) == 2 * len(sample_rows())
+
+
+def test_damaged_gzip(cli, isolated_store, seeded, tmp_path) -> None:
+    whole = bytearray(gzip.compress(b"\n".join(lines() * 40) + b"\n"))
+    whole[len(whole) // 2:len(whole) // 2 + 64] = b"\xff" * 64
+    path = tmp_path / "damaged.jsonl.gz"
+    path.write_bytes(bytes(whole))
+    fails_cleanly(cli, isolated_store, seeded, path, "damaged.jsonl.gz:", "compressed stream breaks off")
+    result = cli("ingest", "--skip-bad", str(path))
+    assert result.exit_code == 0 and "compressed stream breaks off" in result.stderr

@@ -224,7 +224,7 @@ def scan_lines(source: Source, columns: dict[str, str] | None = None) -> Iterato
                     yield number, what, raw
     except (OSError, EOFError, zlib.error) as exc:
         if source.gzipped:
-            yield number + 1, f"compressed stream ends early, after line {number} (truncated file?)", b""
+            yield number + 1, f"compressed stream breaks off after line {number} (truncated or damaged file?)", b""
         else:
             yield number + 1, f"cannot read: {exc}", b""
 
