@@ -96,18 +96,22 @@ def tracecli_cmd() -> list[str]:
 
 
 def run_once(cmd: list[str], before: Callable[[], None] | None = None) -> Run:
-    """Wall time and peak RSS of one child process; fails loudly if it fails."""
+    """Wall time and peak RSS of one child process; fails loudly if it fails.
+
+    Peak RSS comes from /usr/bin/time: a child's own rusage starts from its parent's high-water
+    mark at exec on Linux, so it would report this runner's size instead."""
     if before:
         before()
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
-        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{err}")
-    return Run(seconds, usage.ru_maxrss / 1024)
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
+        start = time.perf_counter()
+        proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss.name, *cmd],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+        seconds = time.perf_counter() - start
+        if proc.returncode:
+            raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n"
+                             f"{proc.stderr.decode(errors='replace')}")
+        kb = int(rss.read().split()[-1])
+    return Run(seconds, kb / 1024)
 
 
 def median_run(cmd: list[str], runs: int, before: Callable[[], None] | None = None) -> Run:
@@ -262,12 +266,12 @@ def build_store(store: Path, dest: Path, spans: int) -> None:
         con.execute(
             f"""INSERT INTO tool_calls SELECT * REPLACE ({tid} AS trace_id,
                    llm_span_id || '#' || $k AS llm_span_id, tool_span_id || '#' || $k AS tool_span_id)
-                FROM tool_calls WHERE trace_id IN (SELECT trace_id FROM spans WHERE ingest_id = 1)""",
+                FROM tool_calls WHERE trace_id IN (SELECT trace_id FROM spans WHERE ingest_id = 1)""",  # noqa: S608
             {"k": str(k)})
         con.execute(
             f"""INSERT INTO trace_summary SELECT * REPLACE ({tid} AS trace_id,
                    start_time + $shift AS start_time, end_time + $shift AS end_time)
-                FROM trace_summary WHERE trace_id IN (SELECT trace_id FROM spans WHERE ingest_id = 1)""",
+                FROM trace_summary WHERE trace_id IN (SELECT trace_id FROM spans WHERE ingest_id = 1)""",  # noqa: S608
             {"k": str(k), "shift": shift})
         con.execute("INSERT INTO ingests SELECT * REPLACE (ingest_id + $k AS ingest_id) "
                     "FROM ingests WHERE ingest_id = 1", {"k": k})
@@ -283,7 +287,7 @@ def bench_store(store: Path, work: Path, spans: int, runs: int, seed: int) -> No
     big = work / f"big_{spans}.duckdb"
     print(f"building a {spans:,}-span store", flush=True)
     t = time.perf_counter()
-    build_store(store, big, spans)
+    subprocess.run([PY, __file__, "--build-store", str(store), str(big), str(spans)], check=True)
     con = duckdb.connect(str(big), read_only=True)
     row = con.execute("SELECT count(*) FROM spans").fetchone()
     pick = con.execute("SELECT trace_id FROM trace_summary USING SAMPLE 1 ROWS").fetchone()
@@ -346,7 +350,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
     parser.add_argument("--workdir", default=str(generate.DATA / "work"))
+    parser.add_argument("--build-store", nargs=3, metavar=("FROM", "TO", "SPANS"),
+                        help=argparse.SUPPRESS)  # internal: run by the store section
     args = parser.parse_args()
+    if args.build_store:
+        build_store(Path(args.build_store[0]), Path(args.build_store[1]), int(args.build_store[2]))
+        return
     only = set(args.only.split(","))
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)

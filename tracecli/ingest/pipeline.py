@@ -63,13 +63,21 @@ def _relation_sql(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader
     return f"SELECT *, row_number() OVER () AS _row, $2::VARCHAR AS _file FROM {_scan_json(source, reader)}"
 
 
+# DuckDB's JSON reader allocates buffers of twice the largest object it allows, per thread:
+# 1 GiB made an ingest of any JSONL file hold 3+ GB. A JSONL line is one call (64 MiB leaves
+# room for inline images); a whole JSON document may be one big object.
+MAX_LINE = 64 << 20
+MAX_DOCUMENT = 1 << 30
+
+
 def _scan_json(source: Source, reader: Reader) -> str:
     """read_json over the reader's declared columns (the path is parameter 1)."""
     fmt = "newline_delimited" if source.container == "jsonl" else "auto"
     compression = "gzip" if source.gzipped else "none"
+    largest = MAX_LINE if source.container == "jsonl" else MAX_DOCUMENT
     return (
         f"read_json($1, columns = {columns_literal(reader.columns)}, format = '{fmt}', "
-        f"compression = '{compression}', maximum_object_size = 1073741824)"
+        f"compression = '{compression}', maximum_object_size = {largest})"
     )
 
 
