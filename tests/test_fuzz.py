@@ -19,7 +19,7 @@ from tests.conftest import sample_rows
 from tracecli.cli.main import app
 from tracecli.ingest.registry import READERS
 
-EXAMPLES = int(os.environ.get("TRACECLI_FUZZ_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("TRACECLI_FUZZ_EXAMPLES", "12"))  # deeper: TRACECLI_FUZZ_EXAMPLES=200
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                        HealthCheck.data_too_large])
@@ -126,3 +126,16 @@ def test_valid_portkey_records_round_trip(records: list[dict[str, Any]]) -> None
         assert result.exit_code == 0, result.output
         assert f"{len(records)} records" in result.stderr
         round_trip(db, work)
+
+
+@pytest.mark.parametrize("value", ["9223372036854776.0", "1e300", "-1e15"])
+def test_absurd_durations_are_no_crash(tmp_path: Path, value: str) -> None:
+    """Found by the fuzzer: a latency of 292,000 years overflowed the trace's end time."""
+    path = tmp_path / "latency.jsonl"
+    path.write_text('{"request": {"messages": [{"role": "user", "content": "hi"}]}, '
+                    f'"response": {{"choices": []}}, "latency_ms": {value}, "trace_id": "t1", '
+                    '"timestamp": "2025-01-01T00:00:00Z"}\n')
+    db = tmp_path / "store.duckdb"
+    assert run("ingest", "--db", str(db), "--format", "openai", str(path)).exit_code == 0
+    for view in (["traces"], ["show", "t1", "--full"], ["replay", "t1", "--speed", "0"]):
+        clean(run(*view, "--db", str(db)), *view)

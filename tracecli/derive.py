@@ -149,7 +149,7 @@ tools AS (SELECT trace_id, count(*) AS n FROM new_tool_calls GROUP BY trace_id),
 agg AS (
   SELECT trace_id,
          min(start_time) AS start_time,
-         max(start_time + to_milliseconds(coalesce(duration_ms, 0))) AS end_time,
+         max(TRY(start_time + to_milliseconds(coalesce(duration_ms, 0)))) AS end_time,  -- absurd durations: NULL
          count(*) AS spans,
          count(*) FILTER (WHERE kind = 'llm') AS llm_calls,
          list(DISTINCT model ORDER BY model) FILTER (WHERE model IS NOT NULL AND kind IN ('llm', 'embedding')) AS models,
