@@ -1,4 +1,5 @@
-"""Write the bundled sample logs: a Portkey log export (JSONL) and the same rows as Parquet.
+"""Write the bundled sample logs: a Portkey log export (JSONL), the same rows as Parquet, and
+user feedback on some of the traces.
 
 Deterministic: `python sample_logs/generate.py` rewrites identical files. The rows follow the
 Portkey export fields in ../shared/FORMATS.md, with OpenAI chat bodies inside. The benchmark
@@ -222,6 +223,20 @@ def all_rows() -> list[dict[str, Any]]:
     return rows
 
 
+def feedback_rows() -> list[dict[str, Any]]:
+    """User feedback on three of the traces, as Portkey's feedback API records it."""
+    return [
+        {"trace_id": "trc_7f3a2c91e4b0", "value": 9, "weight": 1,
+         "metadata": {"_user": "u_1001", "comment": "correct and fast"},
+         "created_at": "2025-03-04T10:16:10Z"},
+        {"trace_id": "trc_b81d0e55a7c2", "value": 5, "weight": 0.5,
+         "metadata": {"_user": "u_1002"}, "created_at": "2025-03-04T10:58:01Z"},
+        {"trace_id": "trc_4o_74dd32", "value": -4,
+         "metadata": {"_user": "u_2300", "comment": "wrong label: should be bug/login"},
+         "created_at": "2025-03-04T14:20:00Z"},
+    ]
+
+
 def main() -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -229,6 +244,9 @@ def main() -> None:
     rows = all_rows()
     with open(HERE / "portkey_export.jsonl", "w", encoding="utf-8") as fh:
         for row in rows:
+            fh.write(json.dumps(row, separators=(",", ":")) + "\n")
+    with open(HERE / "portkey_feedback.jsonl", "w", encoding="utf-8") as fh:
+        for row in feedback_rows():
             fh.write(json.dumps(row, separators=(",", ":")) + "\n")
     # Parquet exports keep bodies and metadata as JSON text columns
     flat = [{k: (json.dumps(v) if isinstance(v, dict | list) else v) for k, v in row.items()}

@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_logs"
 SAMPLE_JSONL = SAMPLES / "portkey_export.jsonl"
 SAMPLE_PARQUET = SAMPLES / "portkey_export.parquet"
+SAMPLE_FEEDBACK = SAMPLES / "portkey_feedback.jsonl"
 REFERENCE_TRACE = "trc_7f3a2c91e4b0"
 
 
@@ -45,7 +46,8 @@ def cli() -> Invoke:
 
 @pytest.fixture
 def sample_store(cli: Invoke) -> None:
-    result = cli("ingest", str(SAMPLE_JSONL))
+    """The README's quick start: every bundled sample file ingested."""
+    result = cli("ingest", str(SAMPLES))
     assert result.exit_code == 0, result.stderr
 
 

@@ -30,6 +30,7 @@ def test_reingest_adds_nothing(cli: Invoke, isolated_store: Path) -> None:
     again = cli("ingest", str(SAMPLES))  # the directory: JSONL and the same rows as Parquet
     assert again.exit_code == 0, again.stderr
     assert "added 0 spans" in again.stderr and "30 already stored" in again.stderr
+    assert "added 3 feedback" in again.stderr and "(3 feedback, 30 portkey)" in again.stderr
     assert _count(isolated_store, "SELECT count(*) FROM spans") == 15
     assert _count(isolated_store, "SELECT count(*) FROM tool_calls") == 6
     assert _count(isolated_store, "SELECT count(*) FROM trace_summary") == 8
@@ -139,3 +140,25 @@ def test_undetectable_file_names_file_and_formats_tried(cli: Invoke, tmp_path: P
 def test_formats_lists_readers(cli: Invoke) -> None:
     names = [r["name"] for r in json.loads(cli("formats", "--format", "json").stdout)]
     assert {"portkey", "openai", "tracecli"} <= set(names)
+
+
+def test_feedback_joins_its_trace(cli: Invoke, sample_store: None) -> None:
+    rows = json.loads(cli("traces", "--format", "json", "--limit", "0").stdout)
+    scores = {r["trace_id"]: (r["feedback_score"], r["feedback_count"]) for r in rows}
+    assert scores["trc_7f3a2c91e4b0"] == (9.0, 1)
+    assert scores["trc_4o_74dd32"] == (-4.0, 1)
+    assert scores["trc_rag_5d21c0"] == (None, 0)
+    assert "feedback +9.0 (1 vote)" in cli("show", "trc_7f3a2c91e4b0").stdout
+    again = cli("ingest", str(SAMPLES / "portkey_feedback.jsonl"))
+    assert "3 already stored" in again.stderr and "feedback;" not in again.stderr
+
+
+def test_feedback_weights_average(cli: Invoke, tmp_path: Path) -> None:
+    path = tmp_path / "fb.jsonl"
+    path.write_text('{"trace_id": "trc_7f3a2c91e4b0", "value": 10, "weight": 0.25}\n'
+                    '{"trace_id": "trc_7f3a2c91e4b0", "value": -2}\n')
+    rows = json.loads(cli("traces", "--from", str(SAMPLE_JSONL), "--from", str(path),
+                          "--format", "json").stdout)
+    ref = next(r for r in rows if r["trace_id"] == "trc_7f3a2c91e4b0")
+    assert ref["feedback_count"] == 2
+    assert ref["feedback_score"] == (10 * 0.25 - 2 * 1.0) / 1.25

@@ -25,7 +25,8 @@ def test_traces_newest_first_with_documented_fields(cli: Invoke, sample_store: N
     assert starts == sorted(starts, reverse=True)
     assert set(rows[0]) == {"trace_id", "start_time", "duration_ms", "spans", "llm_calls",
                             "tool_calls", "models", "prompt_tokens", "completion_tokens",
-                            "total_tokens", "cost_usd", "unpriced_calls", "errors", "status", "tags"}
+                            "total_tokens", "cost_usd", "unpriced_calls", "errors", "status", "tags",
+                            "feedback_score", "feedback_count"}
     ref = next(r for r in rows if r["trace_id"] == "trc_7f3a2c91e4b0")
     assert ref["llm_calls"] == 4 and ref["tool_calls"] == 3 and ref["total_tokens"] == 838
     assert ref["start_time"] == "2025-03-04T10:15:02.123Z"

@@ -77,11 +77,19 @@ TRACE_FIELDS = ("trace_id", "start_time", "duration_ms", "spans", "llm_calls", "
                 "unpriced_calls", "errors", "status", "tags")
 
 
+# User feedback per trace: the weighted mean of its values, and how many there were.
+FEEDBACK_FIELDS = "fb.score AS feedback_score, coalesce(fb.n, 0) AS feedback_count"
+FEEDBACK_JOIN = """LEFT JOIN (SELECT trace_id, fsum(value * weight) / nullif(fsum(weight), 0) AS score,
+                                    count(*) AS n FROM feedback GROUP BY trace_id) fb
+                   ON fb.trace_id = t.trace_id"""
+
+
 def list_traces(con: duckdb.DuckDBPyConnection, f: Filters, limit: int) -> tuple[list[dict[str, Any]], int]:
     """Newest first, at most `limit` (0 = all). Returns the rows and how many matched in all."""
     w = trace_where(f)
     cols = ", ".join(f"t.{c}" for c in TRACE_FIELDS)
-    sql = f"SELECT {cols} FROM trace_summary t WHERE {w.sql()} ORDER BY t.start_time DESC NULLS LAST, t.trace_id"  # noqa: S608
+    sql = (f"SELECT {cols}, {FEEDBACK_FIELDS} FROM trace_summary t {FEEDBACK_JOIN} "  # noqa: S608
+           f"WHERE {w.sql()} ORDER BY t.start_time DESC NULLS LAST, t.trace_id")
     params = list(w.params)
     if limit:
         sql += " LIMIT ?"

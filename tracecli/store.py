@@ -165,11 +165,17 @@ def _span_content(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _feedback_ingest_id(con: duckdb.DuckDBPyConnection) -> None:
+    """Feedback rows carry the ingest that added them, as spans do (deduplication needs it)."""
+    con.execute("ALTER TABLE feedback ADD COLUMN ingest_id INTEGER")
+
+
 # Append-only: never edit or reorder an entry once released; add a new one instead.
 MIGRATIONS: list[tuple[str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
     ("001_spans_tool_calls_summary_ingests_feedback", _create_spans),
     ("002_zstd_bodies", _zstd_bodies),
     ("003_span_content", _span_content),
+    ("004_feedback_ingest_id", _feedback_ingest_id),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import duckdb
 
-from tracecli.query import resolve_trace_id, rows_of, spans_of_trace
+from tracecli.query import FEEDBACK_FIELDS, FEEDBACK_JOIN, resolve_trace_id, rows_of, spans_of_trace
 
 CALL_KINDS = ("llm", "embedding")
 
@@ -86,7 +86,10 @@ def _tool_calls(con: duckdb.DuckDBPyConnection, trace_id: str) -> list[dict[str,
 
 
 def _summary(con: duckdb.DuckDBPyConnection, trace_id: str) -> dict[str, Any]:
-    rows = rows_of(con.execute("SELECT * FROM trace_summary WHERE trace_id = ?", [trace_id]))
+    rows = rows_of(con.execute(
+        f"SELECT t.*, {FEEDBACK_FIELDS} FROM trace_summary t {FEEDBACK_JOIN} WHERE t.trace_id = ?",  # noqa: S608
+        [trace_id],
+    ))
     return rows[0] if rows else {"trace_id": trace_id}
 
 

@@ -28,6 +28,7 @@ COLUMNS = [
     Column("total_tokens", "tokens", "int"),
     Column("cost_usd", "cost", "cost"),
     Column("status", "status"),
+    Column("feedback_score", "feedback", "float"),
     Column("tags", "tags", "map", width=40),
 ]
 

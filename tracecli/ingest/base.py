@@ -21,13 +21,15 @@ class Reader:
 
     `columns` are declared to DuckDB's read_json (no sniffing; unknown keys are ignored), and
     `select` returns a SELECT over the relation `src` — those columns plus `_row` (1-based record
-    number) and `_file` (the file's label) — yielding canonical span columns (see store.SPAN_COLUMNS)."""
+    number) and `_file` (the file's label) — yielding canonical span columns (see store.SPAN_COLUMNS),
+    or the columns of `table` for readers of other records (user feedback)."""
 
     name: str
     description: str
     detect: Callable[[dict[str, Any]], bool]
     columns: dict[str, str]
     select: Callable[[ReadOptions], str]
+    table: str = "spans"  # the store table its rows go to (feedback readers: "feedback")
 
 
 def columns_literal(columns: dict[str, str]) -> str:

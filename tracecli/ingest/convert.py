@@ -32,7 +32,7 @@ _AV_SCALARS = [
     (rf'\{{"bytesValue":({_STR})\}}', r'\1'),
     (r'"value":\{\}', '"value":null'),
     (r'\{"(?:arrayValue|kvlistValue)":\{\}\}', 'null'),
-    (r'\{\}', 'null'),
+    (r'^\{\}$', 'null'),  # an empty AnyValue; anchored, so "{}" inside strings stays text
 ]
 _AV_PASS = [
     (rf'\{{"key":({_STR}),"value":({_FLAT})\}}', r'\1:\2'),

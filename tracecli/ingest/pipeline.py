@@ -37,6 +37,7 @@ class IngestResult:
     bytes: int = 0
     records: int = 0
     spans_added: int = 0
+    feedback_added: int = 0
     duplicates: int = 0
     skipped: int = 0
     traces: int = 0
@@ -97,8 +98,8 @@ def _stage(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader, optio
             mapped = redact.wrap(con, mapped, params)
         con.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT record_key FROM ({mapped})", params)
         con.execute(
-            """CREATE OR REPLACE TEMP TABLE keep AS SELECT DISTINCT record_key FROM incoming i
-               WHERE NOT EXISTS (SELECT 1 FROM spans s WHERE s.record_key = i.record_key)"""
+            f"""CREATE OR REPLACE TEMP TABLE keep AS SELECT DISTINCT record_key FROM incoming i
+               WHERE NOT EXISTS (SELECT 1 FROM {reader.table} s WHERE s.record_key = i.record_key)"""
         )
         row = con.execute(
             "SELECT (SELECT count(*) FROM incoming), (SELECT count(*) FROM keep), "
@@ -107,7 +108,7 @@ def _stage(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader, optio
         records, new, arriving = (int(v) for v in row) if row else (0, 0, 0)
         if new:
             where = "" if arriving == records else " WHERE record_key IN (SELECT record_key FROM keep)"
-            con.execute(f"INSERT INTO spans BY NAME SELECT *, $3::INTEGER AS ingest_id "  # noqa: S608
+            con.execute(f"INSERT INTO {reader.table} BY NAME SELECT *, $3::INTEGER AS ingest_id "  # noqa: S608
                         f"FROM ({mapped}){where}", [*params, ingest_id])
     except duckdb.Error as exc:
         # a damaged Parquet file raises engine errors of many kinds
@@ -115,15 +116,15 @@ def _stage(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader, optio
             raise _read_error(source, exc, reader) from exc
         raise
     if arriving > new:
-        _drop_repeats(con, ingest_id)
+        _drop_repeats(con, reader.table, ingest_id)
     return records, new
 
 
-def _drop_repeats(con: duckdb.DuckDBPyConnection, ingest_id: int) -> None:
+def _drop_repeats(con: duckdb.DuckDBPyConnection, table: str, ingest_id: int) -> None:
     """A record key repeated within a file keeps its first occurrence."""
     con.execute(
-        """DELETE FROM spans WHERE ingest_id = $1 AND rowid IN (
-             SELECT rowid FROM spans WHERE ingest_id = $1
+        f"""DELETE FROM {table} WHERE ingest_id = $1 AND rowid IN (
+             SELECT rowid FROM {table} WHERE ingest_id = $1
              QUALIFY row_number() OVER (PARTITION BY record_key ORDER BY source_file, source_row) > 1)""",
         [ingest_id],
     )
@@ -226,7 +227,10 @@ def ingest(
                     progress(source, result.bytes, total_bytes)
                 n, added = _stage(con, source, reader, options, ingest_id)
                 result.records += n
-                result.spans_added += added
+                if reader.table == "spans":
+                    result.spans_added += added
+                else:
+                    result.feedback_added += added
                 result.by_format[reader.name] += n
                 result.files += 1
                 result.bytes += source.size
@@ -239,7 +243,7 @@ def ingest(
         except BaseException:
             con.execute("ROLLBACK")
             raise
-    result.duplicates = result.records - result.spans_added
+    result.duplicates = result.records - result.spans_added - result.feedback_added
     result.seconds = time.perf_counter() - started
     return result
 

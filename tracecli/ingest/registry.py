@@ -10,6 +10,7 @@ from tracecli.errors import BadInput
 from tracecli.ingest import (
     canonical,
     convert,
+    feedback,
     langfuse,
     langsmith,
     litellm,
@@ -30,6 +31,7 @@ READERS: list[Reader] = [
     openinference.OTLP_READER,
     otlp.READER,
     openai_rows.READER,
+    feedback.READER,
 ]
 
 

@@ -38,7 +38,8 @@ def summary(r: IngestResult) -> str:
         f"ingested {r.files:,} file(s): {r.records:,} records ({formats}); "
         f"added {r.spans_added:,} spans in {r.traces:,} traces "
         f"({r.llm_calls:,} LLM calls, {r.tool_calls:,} tool calls); "
-        f"{r.duplicates:,} already stored; skipped {r.skipped:,}; "
+        + (f"added {r.feedback_added:,} feedback; " if r.feedback_added else "")
+        + f"{r.duplicates:,} already stored; skipped {r.skipped:,}; "
         f"{r.seconds:.2f} s, {r.rows_per_second:,.0f} rows/s, {r.mb_per_second:,.1f} MB/s"
     )
 

@@ -40,6 +40,8 @@ def _root_label(s: dict[str, Any]) -> Text:
     for part in parts:
         if part:
             t.append(" · " + part)
+    if s.get("feedback_count"):
+        t.append(f" · feedback {s['feedback_score']:+.1f} ({_plural(s['feedback_count'], 'vote')})")
     status = s.get("status") or "ok"
     t.append(" · ")
     t.append(status, style="green" if status == "ok" else "bold red")
