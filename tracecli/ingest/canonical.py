@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tracecli.ingest.base import ReadOptions, Reader
+from tracecli.ingest.base import Reader, ReadOptions
 from tracecli.store import SPAN_COLUMNS
 
 # Columns an export carries; the store-local ones are assigned again at ingest.

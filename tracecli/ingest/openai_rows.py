@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tracecli.ingest.base import ReadOptions, Reader
+from tracecli.ingest.base import Reader, ReadOptions
 
 _TEXT = ["id", "request_id", "trace_id", "span_id", "parent_span_id", "name", "timestamp",
          "created_at", "start_time", "latency_ms", "duration_ms", "provider", "model", "cost",
