@@ -106,13 +106,21 @@ def totals(con: duckdb.DuckDBPyConnection, grouping: Grouping, filters: Filters,
         source = f"(SELECT *, {entries} AS e FROM {spans}) s"  # noqa: S608 - internal SQL only
     else:
         group_sql = _GROUPS[grouping.by]
-    sql = (f"SELECT {group_sql} AS grp, {_AGGREGATES} FROM {source} WHERE {w.sql()} "  # noqa: S608
-           "GROUP BY grp ORDER BY cost_usd DESC, grp")
-    rows = rows_of(con.execute(sql, [*group_params, *spans_params, *w.params]))
-    total_sql = f"SELECT 'TOTAL' AS grp, {_AGGREGATES} FROM {spans} s WHERE {w.sql()}"  # noqa: S608
-    total = rows_of(con.execute(total_sql, [*spans_params, *w.params]))[0]
-    return [_named(r) for r in rows], _named(total)
+    if grouping.by == "tag" and not grouping.tag_key:
+        sql = (f"SELECT {group_sql} AS grp, {_AGGREGATES} FROM {source} WHERE {w.sql()} "  # noqa: S608
+               "GROUP BY grp ORDER BY cost_usd DESC, grp")
+        rows = rows_of(con.execute(sql, [*spans_params, *w.params]))
+        total_sql = f"SELECT 'TOTAL' AS grp, {_AGGREGATES} FROM {spans} s WHERE {w.sql()}"  # noqa: S608
+        total = rows_of(con.execute(total_sql, [*spans_params, *w.params]))[0]
+        return [_named(r) for r in rows], _named(total)
+    # one scan for the groups and the total row (the empty grouping set)
+    sql = (f"SELECT {group_sql} AS grp, grouping(grp) AS is_total, {_AGGREGATES} "  # noqa: S608
+           f"FROM {source} WHERE {w.sql()} GROUP BY GROUPING SETS ((grp), ()) "
+           "ORDER BY is_total, cost_usd DESC, grp")
+    found = rows_of(con.execute(sql, [*group_params, *spans_params, *w.params]))
+    total = {**found.pop(), "grp": "TOTAL"}
+    return [_named(r) for r in found], _named(total)
 
 
 def _named(row: dict[str, Any]) -> dict[str, Any]:
-    return {"group": row["grp"], **{k: v for k, v in row.items() if k != "grp"}}
+    return {"group": row["grp"], **{k: v for k, v in row.items() if k not in ("grp", "is_total")}}

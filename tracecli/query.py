@@ -161,11 +161,15 @@ def decode_json(rows: list[dict[str, Any]], columns: tuple[str, ...] = JSON_SPAN
     return rows
 
 
-def spans_of_trace(con: duckdb.DuckDBPyConnection, trace_id: str) -> list[dict[str, Any]]:
+def spans_of_trace(con: duckdb.DuckDBPyConnection, trace_id: str,
+                   within: tuple[datetime, datetime] | None = None) -> list[dict[str, Any]]:
+    """A trace's spans in order. `within` (the trace's first start and last end) lets DuckDB skip
+    every row group outside that time range, which is what keeps `show` instant on a big store."""
+    bounds = " AND start_time BETWEEN ? AND ?" if within else ""
     return decode_json(_dicts(con.execute(
-        "SELECT * EXCLUDE (ingest_id) FROM spans WHERE trace_id = ? "
+        f"SELECT * EXCLUDE (ingest_id) FROM spans WHERE trace_id = ?{bounds} "  # noqa: S608
         "ORDER BY start_time NULLS LAST, source_file, source_row",
-        [trace_id],
+        [trace_id, *(within or ())],
     )))
 
 

@@ -277,8 +277,8 @@ def open_store(
 ) -> duckdb.DuckDBPyConnection:
     """Open (creating and migrating as needed) the store and return a configured connection."""
     path = resolve_db_path(db)
-    if read_only and path != MEMORY and not Path(path).exists():
-        read_only = False  # first use: create an empty store rather than fail
+    if read_only and (path == MEMORY or not Path(path).exists()):
+        read_only = False  # first use (or no file at all): an empty store rather than a failure
     con = _connect_with_wait(path, read_only, wait)
     configure(con)
     if read_only:

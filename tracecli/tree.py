@@ -9,6 +9,7 @@ from typing import Any
 
 import duckdb
 
+from tracecli.errors import NotFound
 from tracecli.query import FEEDBACK_FIELDS, FEEDBACK_JOIN, resolve_trace_id, rows_of, spans_of_trace
 
 CALL_KINDS = ("llm", "embedding")
@@ -85,19 +86,31 @@ def _tool_calls(con: duckdb.DuckDBPyConnection, trace_id: str) -> list[dict[str,
     return rows
 
 
-def _summary(con: duckdb.DuckDBPyConnection, trace_id: str) -> dict[str, Any]:
+def _summary(con: duckdb.DuckDBPyConnection, trace_id: str) -> dict[str, Any] | None:
     rows = rows_of(con.execute(
         f"SELECT t.*, {FEEDBACK_FIELDS} FROM trace_summary t {FEEDBACK_JOIN} WHERE t.trace_id = ?",  # noqa: S608
         [trace_id],
     ))
-    return rows[0] if rows else {"trace_id": trace_id}
+    return rows[0] if rows else None
+
+
+def _trace_spans(con: duckdb.DuckDBPyConnection, summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """Spans looked up within the trace's time range; a trace with untimed spans needs a full look."""
+    trace_id = summary["trace_id"]
+    if summary.get("start_time") and summary.get("end_time"):
+        spans = spans_of_trace(con, trace_id, (summary["start_time"], summary["end_time"]))
+        if len(spans) == summary.get("spans"):
+            return spans
+    return spans_of_trace(con, trace_id)
 
 
 def build(con: duckdb.DuckDBPyConnection, trace_ref: str, *, all_spans: bool = False) -> TraceTree:
-    """The tree for a trace id or unique prefix."""
-    trace_id = resolve_trace_id(con, trace_ref)
-    spans = spans_of_trace(con, trace_id)
-    calls = _tool_calls(con, trace_id)
+    """The tree for a trace id or unique prefix (an exact id is tried first: one lookup)."""
+    summary = _summary(con, trace_ref) or _summary(con, resolve_trace_id(con, trace_ref))
+    if summary is None:
+        raise NotFound(f"no trace matches {trace_ref!r}")
+    spans = _trace_spans(con, summary)
+    calls = _tool_calls(con, summary["trace_id"])
     nodes = {s["span_id"]: SpanNode(s) for s in spans}
     by_span = {s["span_id"]: s for s in spans}
     absorbed = _attach_tool_calls(nodes, by_span, calls)
@@ -105,7 +118,7 @@ def build(con: duckdb.DuckDBPyConnection, trace_ref: str, *, all_spans: bool = F
     if not all_spans:
         roots = _fold(roots)
     _number_calls(roots)
-    return TraceTree(summary=_summary(con, trace_id), roots=roots, answer=_final_answer(spans))
+    return TraceTree(summary=summary, roots=roots, answer=_final_answer(spans))
 
 
 def _attach_tool_calls(nodes: dict[str, SpanNode], spans: dict[str, dict[str, Any]],
