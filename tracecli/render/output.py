@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tracecli.render import console
-from tracecli.render.text import one_line
+from tracecli.render.text import one_line, safe
 
 Kind = Literal["text", "int", "cost", "ms", "time", "list", "map", "float"]
 
@@ -120,7 +120,8 @@ def emit(rows: Sequence[dict[str, Any]], columns: Sequence[Column], fmt: OutputF
         writer.writerow([c.key for c in columns])
         for row in [*rows, *([footer] if footer else [])]:
             writer.writerow([_flat(row.get(c.key)) for c in columns])
-        stdout.file.write(buf.getvalue())
+        # CSV keeps content exact for files and pipes; a terminal gets control characters shown
+        stdout.file.write(safe(buf.getvalue()) if stdout.is_terminal else buf.getvalue())
     elif fmt is OutputFormat.markdown:
         stdout.file.write(_markdown(rows, columns, footer))
     else:
