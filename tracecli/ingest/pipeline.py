@@ -131,7 +131,8 @@ def _drop_repeats(con: duckdb.DuckDBPyConnection, table: str, ingest_id: int) ->
 
 
 def _cast_parquet(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader) -> str:
-    """Parquet columns are cast to the reader's declared types; JSON ones via to_json."""
+    """Parquet columns are cast to the reader's declared types: JSON text columns to JSON, other
+    values declared JSON to their JSON form (to_json)."""
     try:
         present = {
             row[0]: row[1]
@@ -147,7 +148,10 @@ def _cast_parquet(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader
         quoted = '"' + name.replace('"', '""') + '"'
         if name not in present:
             exprs.append(f"NULL::{ctype} AS {quoted}")
-        elif ctype == "JSON":
+        elif ctype == "JSON" and present[name] in ("VARCHAR", "JSON"):
+            # JSON text is taken as JSON (one parse, by the mapping); other text stays a string
+            exprs.append(f"coalesce(TRY_CAST({quoted} AS JSON), to_json({quoted})) AS {quoted}")
+        elif ctype == "JSON":  # structs, lists, numbers: their JSON form
             exprs.append(f"(CASE WHEN {quoted} IS NULL THEN NULL ELSE to_json({quoted}) END) AS {quoted}")
         else:
             exprs.append(f"CAST({quoted} AS {ctype}) AS {quoted}")
