@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import copy
+import re
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -222,34 +225,83 @@ def ingest(
         registry.install_macros(con)
         if options.redact:
             redact.install(con)
-        con.execute("BEGIN TRANSACTION")
+        before, bounded = copy.deepcopy(result), False
         try:
-            ingest_id = _next_ingest_id(con)
-            total_bytes = sum(s.size for s in sources)
-            for source, reader in plan:
-                if progress:
-                    progress(source, result.bytes, total_bytes)
-                n, added = _stage(con, source, reader, options, ingest_id)
-                result.records += n
-                if reader.table == "spans":
-                    result.spans_added += added
-                else:
-                    result.feedback_added += added
-                result.by_format[reader.name] += n
-                result.files += 1
-                result.bytes += source.size
-            content.merge(con, ingest_id)  # log-record content joined to its spans
-            pricing.price_missing(con, ingest_id)
-            derive.refresh(con, ingest_id)
-            _record_ingest(con, ingest_id, [s.label for s in sources], result)
-            _count_added(con, ingest_id, result)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+            with _bounded_memory(con) as bounded:
+                _run(con, plan, sources, options, progress, result)
+        except duckdb.OutOfMemoryException:
+            # one huge record (a 50 MB line) needs more than the cap in one piece: the ingest
+            # rolled back whole, so it runs again with DuckDB's own limit
+            if not bounded:
+                raise
+            result = before
+            _run(con, plan, sources, options, progress, result)
     result.duplicates = result.records - result.spans_added - result.feedback_added
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _run(con: duckdb.DuckDBPyConnection, plan: list[tuple[Source, Reader]], sources: list[Source],
+         options: ReadOptions, progress: Progress | None, result: IngestResult) -> None:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        ingest_id = _next_ingest_id(con)
+        total_bytes = sum(s.size for s in sources)
+        for source, reader in plan:
+            if progress:
+                progress(source, result.bytes, total_bytes)
+            n, added = _stage(con, source, reader, options, ingest_id)
+            result.records += n
+            if reader.table == "spans":
+                result.spans_added += added
+            else:
+                result.feedback_added += added
+            result.by_format[reader.name] += n
+            result.files += 1
+            result.bytes += source.size
+        content.merge(con, ingest_id)  # log-record content joined to its spans
+        pricing.price_missing(con, ingest_id)
+        derive.refresh(con, ingest_id)
+        _record_ingest(con, ingest_id, [s.label for s in sources], result)
+        _count_added(con, ingest_id, result)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+# An ingest of a big file streams, but its joins and aggregates (record keys, tool calls,
+# summaries) grow with the file. Under this limit DuckDB spills them to its temp directory
+# (next to the store file) instead of growing the process: a 5 GB file needs ~2 GB without it.
+INGEST_MEMORY_LIMIT = 1 << 30
+_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+          "KIB": 1 << 10, "MIB": 1 << 20, "GIB": 1 << 30, "TIB": 1 << 40}
+
+
+def _setting_bytes(text: str) -> int | None:
+    m = re.fullmatch(r"\s*([\d.]+)\s*([A-Za-z]*)\s*", text)
+    unit = _UNITS.get(m.group(2).upper() or "B") if m else None
+    return int(float(m.group(1)) * unit) if m and unit else None
+
+
+@contextmanager
+def _bounded_memory(con: duckdb.DuckDBPyConnection) -> Iterator[bool]:
+    """Cap DuckDB's memory for the ingest of a store on disk (which can spill), then restore it;
+    yields whether it capped."""
+    row = con.execute("SELECT path, current_setting('memory_limit') FROM duckdb_databases() "
+                      "WHERE database_name = current_database()").fetchone()
+    current = _setting_bytes(str(row[1])) if row else None
+    if not row or not row[0] or current is None or current <= INGEST_MEMORY_LIMIT:
+        yield False  # an in-memory store cannot spill its tables; a lower limit is kept as set
+        return
+    con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT}B'")
+    try:
+        yield True
+    finally:
+        con.execute("RESET memory_limit")
+        after = con.execute("SELECT current_setting('memory_limit')").fetchone()
+        if after and after[0] != row[1]:  # it had been set: put back (to the displayed precision)
+            con.execute(f"SET memory_limit = '{current}B'")
 
 
 def _next_ingest_id(con: duckdb.DuckDBPyConnection) -> int:
