@@ -32,6 +32,16 @@ class Reader:
     table: str = "spans"  # the store table its rows go to (feedback readers: "feedback")
 
 
+# Usage and cost columns for readers whose spans are not all calls: the CTE must name the kind
+# `knd`, tokens `p_tok`, `c_tok`, `cache_tok`, `t_tok` and the logged cost `cost`.
+CALL_USAGE = """CASE WHEN knd IN ('llm', 'embedding') THEN p_tok END AS prompt_tokens,
+  CASE WHEN knd IN ('llm', 'embedding') THEN c_tok END AS completion_tokens,
+  CASE WHEN knd IN ('llm', 'embedding') THEN cache_tok END AS cached_tokens,
+  CASE WHEN knd IN ('llm', 'embedding') THEN coalesce(t_tok, p_tok + coalesce(c_tok, 0)) END AS total_tokens,
+  CASE WHEN knd IN ('llm', 'embedding') THEN cost END AS cost_usd,
+  CASE WHEN knd IN ('llm', 'embedding') AND cost IS NOT NULL THEN 'logged' END AS cost_source"""
+
+
 def columns_literal(columns: dict[str, str]) -> str:
     """The STRUCT literal read_json takes. Names and types are the reader's constants."""
     items = ", ".join(f"'{name}': '{ctype}'" for name, ctype in columns.items())

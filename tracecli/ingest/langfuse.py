@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tracecli.ingest.base import Reader, ReadOptions, q
+from tracecli.ingest.base import CALL_USAGE, Reader, ReadOptions, q
 
 # observation fields: (camelCase, snake_case)
 _FIELDS = [("id", "id"), ("traceId", "trace_id"), ("type", "type"), ("name", "name"),
@@ -115,12 +115,7 @@ SELECT
   CASE WHEN knd IN ('llm', 'embedding') THEN mdl END AS model,
   CASE WHEN lvl = 'ERROR' THEN 'error' ELSE 'ok' END AS status,
   CASE WHEN lvl = 'ERROR' THEN coalesce(smsg, 'error') END AS error,
-  CASE WHEN knd IN ('llm', 'embedding') THEN p_tok END AS prompt_tokens,
-  CASE WHEN knd IN ('llm', 'embedding') THEN c_tok END AS completion_tokens,
-  CASE WHEN knd IN ('llm', 'embedding') THEN cache_tok END AS cached_tokens,
-  CASE WHEN knd IN ('llm', 'embedding') THEN coalesce(t_tok, p_tok + coalesce(c_tok, 0)) END AS total_tokens,
-  CASE WHEN knd IN ('llm', 'embedding') THEN cost END AS cost_usd,
-  CASE WHEN knd IN ('llm', 'embedding') AND cost IS NOT NULL THEN 'logged' END AS cost_source,
+  {CALL_USAGE},
   tcx_meta(list_concat(
     list_filter(map_entries(coalesce(tc_map(md), MAP {{}}::MAP(VARCHAR, VARCHAR))),
                 lambda e: NOT (starts_with(e.key, 'ls_') OR starts_with(e.key, 'langgraph_')

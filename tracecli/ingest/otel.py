@@ -14,6 +14,8 @@ tool.*, tool_call.*, input.value / output.value, session.id, user.id, metadata, 
 
 from __future__ import annotations
 
+from tracecli.ingest.base import CALL_USAGE
+
 
 def _first(*keys: str) -> str:
     return "coalesce(" + ", ".join(f"tcx_s(a, '{k}')" for k in keys) + ")"
@@ -95,12 +97,7 @@ SELECT
   tc_int(a['http.response.status_code'])::INTEGER AS http_status,
   CASE WHEN status_error OR tcx_s(a, 'error.type') IS NOT NULL
        THEN coalesce(nullif(status_message, ''), exception, tcx_s(a, 'error.type')) END AS error,
-  CASE WHEN knd IN ('llm', 'embedding') THEN p_tok END AS prompt_tokens,
-  CASE WHEN knd IN ('llm', 'embedding') THEN c_tok END AS completion_tokens,
-  CASE WHEN knd IN ('llm', 'embedding') THEN cache_tok END AS cached_tokens,
-  CASE WHEN knd IN ('llm', 'embedding') THEN coalesce(t_tok, p_tok + coalesce(c_tok, 0)) END AS total_tokens,
-  CASE WHEN knd IN ('llm', 'embedding') THEN cost END AS cost_usd,
-  CASE WHEN knd IN ('llm', 'embedding') AND cost IS NOT NULL THEN 'logged' END AS cost_source,
+  {CALL_USAGE},
   tcx_meta(list_concat(
     list_filter(map_entries(coalesce(tc_map(a['metadata']), MAP {{}}::MAP(VARCHAR, VARCHAR))),
                 lambda e: NOT starts_with(e.key, 'ls_')),
