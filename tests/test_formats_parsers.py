@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.fixtures.formats.build import av
 from tracecli.ingest import convert, macros
 
 
@@ -19,22 +20,6 @@ def con() -> duckdb.DuckDBPyConnection:
     macros.install(c)
     convert.install(c)
     return c
-
-
-def any_value(value: Any, int_as_string: bool) -> dict[str, Any]:
-    """OTLP JSON encoding of a value (opentelemetry-proto docs/specification.md)."""
-    if isinstance(value, bool):
-        return {"boolValue": value}
-    if isinstance(value, int):
-        return {"intValue": str(value) if int_as_string else value}
-    if isinstance(value, float):
-        return {"doubleValue": value}
-    if isinstance(value, str):
-        return {"stringValue": value}
-    if isinstance(value, list):
-        return {"arrayValue": {"values": [any_value(v, int_as_string) for v in value]}}
-    return {"kvlistValue": {"values": [{"key": k, "value": any_value(v, int_as_string)}
-                                       for k, v in value.items()]}}
 
 
 # strings holding the decoder's own syntax must come through untouched
@@ -52,7 +37,7 @@ values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
 @given(value=values, int_as_string=st.booleans())
 def test_any_value_decodes_to_plain_json(con: duckdb.DuckDBPyConnection, value: Any,
                                          int_as_string: bool) -> None:
-    encoded = json.dumps(any_value(value, int_as_string))
+    encoded = json.dumps(av(value, int_as_string=int_as_string))
     row = con.execute("SELECT tcx_av(?::JSON)", [encoded]).fetchone()
     assert row is not None and row[0] is not None, encoded
     decoded = json.loads(row[0])
