@@ -245,7 +245,8 @@ def main() -> None:
     with open(HERE / "portkey_export.jsonl", "w", encoding="utf-8") as fh:
         for row in rows:
             fh.write(json.dumps(row, separators=(",", ":")) + "\n")
-    with open(HERE / "portkey_feedback.jsonl", "w", encoding="utf-8") as fh:
+    (HERE / "feedback").mkdir(exist_ok=True)  # a separate stream, as Portkey keeps it
+    with open(HERE / "feedback" / "portkey_feedback.jsonl", "w", encoding="utf-8") as fh:
         for row in feedback_rows():
             fh.write(json.dumps(row, separators=(",", ":")) + "\n")
     # Parquet exports keep bodies and metadata as JSON text columns

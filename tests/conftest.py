@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_logs"
 SAMPLE_JSONL = SAMPLES / "portkey_export.jsonl"
 SAMPLE_PARQUET = SAMPLES / "portkey_export.parquet"
-SAMPLE_FEEDBACK = SAMPLES / "portkey_feedback.jsonl"
+SAMPLE_FEEDBACK = SAMPLES / "feedback" / "portkey_feedback.jsonl"
 REFERENCE_TRACE = "trc_7f3a2c91e4b0"
 
 

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import duckdb
 
-from tests.conftest import SAMPLE_JSONL, SAMPLE_PARQUET, SAMPLES, Invoke, sample_rows
+from tests.conftest import (
+    SAMPLE_FEEDBACK,
+    SAMPLE_JSONL,
+    SAMPLE_PARQUET,
+    SAMPLES,
+    Invoke,
+    sample_rows,
+)
 
 
 def _count(db: Path, sql: str) -> int:
@@ -149,7 +156,7 @@ def test_feedback_joins_its_trace(cli: Invoke, sample_store: None) -> None:
     assert scores["trc_4o_74dd32"] == (-4.0, 1)
     assert scores["trc_rag_5d21c0"] == (None, 0)
     assert "feedback +9.0 (1 vote)" in cli("show", "trc_7f3a2c91e4b0").stdout
-    again = cli("ingest", str(SAMPLES / "portkey_feedback.jsonl"))
+    again = cli("ingest", str(SAMPLE_FEEDBACK))
     assert "3 already stored" in again.stderr and "feedback;" not in again.stderr
 
 

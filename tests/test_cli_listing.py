@@ -147,3 +147,14 @@ def test_cost_repriced_from_the_table(cli: Invoke, sample_store: None) -> None:
     logged = json.loads(cli("cost", "--model", "gpt-4o-mini", "--format", "json").stdout)
     assert logged["prices"] == "logged" and logged["total"]["logged"] == len(rows)
     assert cli("cost", "--prices", "guess").exit_code == 2
+
+
+def test_issue_pipe_example_reads_every_sample_jsonl(cli: Invoke) -> None:
+    """`cat sample_logs/*.jsonl | tracecli cost --by model --from -`, as the issue writes it."""
+    from tests.conftest import SAMPLES
+
+    stream = "".join(p.read_text() for p in sorted(SAMPLES.glob("*.jsonl")))
+    doc = json.loads(cli("cost", "--by", "model", "--from", "-", "--format", "json", input=stream).stdout)
+    assert "(unknown)" not in {r["group"] for r in doc["rows"]}
+    assert doc["total"]["calls"] == len(sample_rows())
+    assert doc["total"]["cost_usd"] == pytest.approx(sum(r["cost"] for r in sample_rows()) / 100)
