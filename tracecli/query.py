@@ -94,7 +94,7 @@ def list_traces(con: duckdb.DuckDBPyConnection, f: Filters, limit: int) -> tuple
     if limit:
         sql += " LIMIT ?"
         params.append(limit + 1)
-    rows = _dicts(con.execute(sql, params))
+    rows = rows_of(con.execute(sql, params))
     total = len(rows)
     if limit and total > limit:
         count = con.execute(f"SELECT count(*) FROM trace_summary t WHERE {w.sql()}", w.params).fetchone()  # noqa: S608
@@ -122,14 +122,11 @@ def span_where(f: Filters, alias: str = "s") -> Where:
     return w
 
 
-def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+def rows_of(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Every row of an executed query as a dict."""
     names = [d[0] for d in cursor.description or []]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
-
-def rows_of(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    """Every row of an executed query as a dict."""
-    return _dicts(cursor)
 
 
 def resolve_trace_id(con: duckdb.DuckDBPyConnection, prefix: str) -> str:
@@ -166,7 +163,7 @@ def spans_of_trace(con: duckdb.DuckDBPyConnection, trace_id: str,
     """A trace's spans in order. `within` (the trace's first start and last end) lets DuckDB skip
     every row group outside that time range, which is what keeps `show` instant on a big store."""
     bounds = " AND start_time BETWEEN ? AND ?" if within else ""
-    return decode_json(_dicts(con.execute(
+    return decode_json(rows_of(con.execute(
         f"SELECT * EXCLUDE (ingest_id) FROM spans WHERE trace_id = ?{bounds} "  # noqa: S608
         "ORDER BY start_time NULLS LAST, source_file, source_row",
         [trace_id, *(within or ())],
@@ -185,4 +182,4 @@ def list_spans(con: duckdb.DuckDBPyConnection, f: Filters, trace_id: str | None,
     if limit:
         sql += " LIMIT ?"
         params.append(limit)
-    return decode_json(_dicts(con.execute(sql, params)))
+    return decode_json(rows_of(con.execute(sql, params)))

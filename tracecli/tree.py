@@ -3,14 +3,20 @@ for (arguments and results joined at ingest), and the final answer."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 
 from tracecli.errors import NotFound
-from tracecli.query import FEEDBACK_FIELDS, FEEDBACK_JOIN, resolve_trace_id, rows_of, spans_of_trace
+from tracecli.query import (
+    FEEDBACK_FIELDS,
+    FEEDBACK_JOIN,
+    decode_json,
+    resolve_trace_id,
+    rows_of,
+    spans_of_trace,
+)
 
 CALL_KINDS = ("llm", "embedding")
 
@@ -77,13 +83,9 @@ def _text(content: Any) -> str | None:
 
 
 def _tool_calls(con: duckdb.DuckDBPyConnection, trace_id: str) -> list[dict[str, Any]]:
-    rows = rows_of(con.execute(
+    return decode_json(rows_of(con.execute(
         "SELECT * FROM tool_calls WHERE trace_id = ? ORDER BY seq", [trace_id]
-    ))
-    for row in rows:
-        if isinstance(row.get("arguments"), str):
-            row["arguments"] = json.loads(row["arguments"])
-    return rows
+    )), ("arguments",))
 
 
 def _summary(con: duckdb.DuckDBPyConnection, trace_id: str) -> dict[str, Any] | None:
