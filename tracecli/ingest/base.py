@@ -30,6 +30,9 @@ class Reader:
     columns: dict[str, str]
     select: Callable[[ReadOptions], str]
     table: str = "spans"  # the store table its rows go to (feedback readers: "feedback")
+    # Each record maps to one row and `_row` is only passed through as `source_row`: an ingest
+    # may then read the file in parallel and number the rows after inserting them.
+    row_per_record: bool = False
 
 
 # Usage and cost columns for readers whose spans are not all calls: the CTE must name the kind

@@ -50,4 +50,5 @@ READER = Reader(
     detect=detect,
     columns=COLUMNS,
     select=select,
+    row_per_record=True,
 )

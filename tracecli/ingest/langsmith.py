@@ -129,4 +129,5 @@ READER = Reader(
     detect=detect,
     columns=COLUMNS,
     select=select,
+    row_per_record=True,
 )

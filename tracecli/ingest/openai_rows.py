@@ -77,4 +77,5 @@ READER = Reader(
     detect=detect,
     columns=COLUMNS,
     select=select,
+    row_per_record=True,
 )

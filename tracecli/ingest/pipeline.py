@@ -60,11 +60,19 @@ class IngestResult:
         return self.bytes / 1e6 / self.seconds if self.seconds else 0.0
 
 
-def _relation_sql(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader) -> str:
-    """The `src` relation: declared columns plus record number and file label (parameters 1, 2)."""
+# `_row` of records numbered after their insert (see `_insert_all`); no record number is negative.
+UNNUMBERED = -(1 << 62)
+
+
+def _relation_sql(source: Source, reader: Reader, columns: dict[str, str], numbered: bool) -> str:
+    """The `src` relation: declared columns plus record number and file label (parameters 1, 2).
+
+    Numbering JSON records in SQL takes a window over the whole file, which runs on one thread
+    (half the speed of the rest of the ingest on two cores); unnumbered, `_row` is UNNUMBERED."""
     if source.container == "parquet":
-        return _cast_parquet(con, source, reader)
-    return f"SELECT *, row_number() OVER () AS _row, $2::VARCHAR AS _file FROM {_scan_json(source, reader)}"
+        return _cast_parquet(columns)
+    row = "row_number() OVER ()" if numbered else f"{UNNUMBERED}::BIGINT"
+    return f"SELECT *, {row} AS _row, $2::VARCHAR AS _file FROM {_scan_json(source, reader)}"
 
 
 # DuckDB's JSON reader allocates buffers of twice the largest object it allows, per thread:
@@ -85,59 +93,124 @@ def _scan_json(source: Source, reader: Reader) -> str:
     )
 
 
-def _stage(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader, options: ReadOptions,
-           ingest_id: int) -> tuple[int, int]:
-    """Add one file's new spans; returns (records read, spans added).
-
-    A first pass computes only the record keys (DuckDB prunes the rest of the mapping), which
-    gives the record count and which keys are new, against the store and within the file. A file
-    already ingested stops there. Otherwise one streaming INSERT maps the file into `spans`, so
-    a file of any size is never held in memory."""
-    relation = _relation_sql(con, source, reader)
+def _mapped(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader, options: ReadOptions,
+            numbered: bool) -> str:
+    """The file's records as span (or feedback) rows, masked when asked."""
+    columns = _parquet_select(reader, _parquet_columns(con, source)) if (
+        source.container == "parquet") else {}
+    relation = _relation_sql(source, reader, columns, numbered)
     mapped = f"WITH src AS ({relation}) SELECT * FROM ({reader.select(options)})"
-    params = [source.path, source.label]
+    return redact.wrap(con, mapped, [source.path, source.label]) if options.redact else mapped
+
+
+def _stage(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader, options: ReadOptions,
+           ingest_id: int) -> int:
+    """Insert one file's records; returns how many it holds.
+
+    A file whose first record is new is inserted whole, in parallel (duplicates are dropped once
+    the ingest's files are all in: `_drop_duplicates`). A file whose first record is stored
+    already (a re-ingest, a log that grew) is read twice: its record keys first, then only the
+    records the store lacks, so re-reading a file costs a fraction of its first ingest."""
     try:
-        if options.redact:
-            mapped = redact.wrap(con, mapped, params)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT record_key FROM ({mapped})", params)
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE keep AS SELECT DISTINCT record_key FROM incoming i
-               WHERE NOT EXISTS (SELECT 1 FROM {reader.table} s WHERE s.record_key = i.record_key)"""
-        )
-        row = con.execute(
-            "SELECT (SELECT count(*) FROM incoming), (SELECT count(*) FROM keep), "
-            "(SELECT count(*) FROM incoming WHERE record_key IN (SELECT record_key FROM keep))"
-        ).fetchone()
-        records, new, arriving = (int(v) for v in row) if row else (0, 0, 0)
-        if new:
-            where = "" if arriving == records else " WHERE record_key IN (SELECT record_key FROM keep)"
-            con.execute(f"INSERT INTO {reader.table} BY NAME SELECT *, $3::INTEGER AS ingest_id "  # noqa: S608
-                        f"FROM ({mapped}){where}", [*params, ingest_id])
+        if reader.row_per_record and not _first_record_stored(con, source, reader, options):
+            return _insert_all(con, source, reader, options, ingest_id)
+        return _insert_new(con, source, reader, options, ingest_id)
     except duckdb.Error as exc:
         # a damaged Parquet file raises engine errors of many kinds
         if isinstance(exc, READ_ERRORS) or source.container == "parquet":
             raise _read_error(source, exc, reader) from exc
         raise
-    if arriving > new:
-        _drop_repeats(con, reader.table, ingest_id)
-    return records, new
 
 
-def _drop_repeats(con: duckdb.DuckDBPyConnection, table: str, ingest_id: int) -> None:
-    """A record key repeated within a file keeps its first occurrence."""
+def _first_record_stored(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader,
+                         options: ReadOptions) -> bool:
+    params = [source.path, source.label]
+    first = con.execute(f"SELECT record_key, start_time FROM ({_mapped(con, source, reader, options, False)}) "
+                        "LIMIT 1", params).fetchone()
+    if not first:
+        return False
+    found = con.execute(f"SELECT count(*) FROM {reader.table} WHERE record_key = $1 "
+                        "AND start_time IS NOT DISTINCT FROM $2", list(first)).fetchone()
+    return bool(found and found[0])
+
+
+def _insert_all(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader,
+                options: ReadOptions, ingest_id: int) -> int:
+    """Every record, read in parallel; the insert keeps file order, so the rows' ids number them."""
+    mapped = _mapped(con, source, reader, options, numbered=False)
+    row = con.execute(f"INSERT INTO {reader.table} BY NAME SELECT *, $3::INTEGER AS ingest_id "  # noqa: S608
+                      f"FROM ({mapped})", [source.path, source.label, ingest_id]).fetchone()
+    inserted = int(row[0]) if row else 0
     con.execute(
-        f"""DELETE FROM {table} WHERE ingest_id = $1 AND rowid IN (
-             SELECT rowid FROM {table} WHERE ingest_id = $1
-             QUALIFY row_number() OVER (PARTITION BY record_key ORDER BY source_file, source_row) > 1)""",
-        [ingest_id],
+        f"""UPDATE {reader.table} SET source_row = rowid - first.id + 1
+            FROM (SELECT max(rowid) - $3 + 1 AS id FROM {reader.table} WHERE ingest_id = $1) first
+            WHERE ingest_id = $1 AND source_row = $2 AND rowid >= first.id""",
+        [ingest_id, UNNUMBERED, inserted],
     )
+    return inserted
 
 
-def _cast_parquet(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader) -> str:
-    """Parquet columns are cast to the reader's declared types: JSON text columns to JSON, other
-    values declared JSON to their JSON form (to_json)."""
+def _insert_new(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader,
+                options: ReadOptions, ingest_id: int) -> int:
+    """Records whose keys the store lacks. A first pass computes only the record keys (DuckDB
+    prunes the rest of the mapping); a file already ingested stops there. The insert streams,
+    so a file of any size is never held in memory."""
+    mapped = _mapped(con, source, reader, options, numbered=True)
+    params = [source.path, source.label]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT record_key FROM ({mapped})", params)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE keep AS SELECT DISTINCT record_key FROM incoming i
+           WHERE NOT EXISTS (SELECT 1 FROM {reader.table} s WHERE s.record_key = i.record_key)"""
+    )
+    row = con.execute(
+        "SELECT (SELECT count(*) FROM incoming), (SELECT count(*) FROM keep), "
+        "(SELECT count(*) FROM incoming WHERE record_key IN (SELECT record_key FROM keep))"
+    ).fetchone()
+    records, new, arriving = (int(v) for v in row) if row else (0, 0, 0)
+    if new:
+        where = "" if arriving == records else " WHERE record_key IN (SELECT record_key FROM keep)"
+        con.execute(f"INSERT INTO {reader.table} BY NAME SELECT *, $3::INTEGER AS ingest_id "  # noqa: S608
+                    f"FROM ({mapped}){where}", [*params, ingest_id])
+    return records
+
+
+# The store column that holds a record's time, by table: a record read again has the same time,
+# so only stored rows within the time range of an ingest's rows can repeat them (zone maps skip
+# the rest of a large store).
+TIME_COLUMN = {"spans": "start_time", "feedback": "created_at"}
+
+
+def _drop_duplicates(con: duckdb.DuckDBPyConnection, table: str, ingest_id: int) -> int:
+    """Remove this ingest's rows whose records are stored already, or repeated within the ingest
+    (the first read is kept); returns how many."""
+    when = TIME_COLUMN[table]
+    span = con.execute(f"SELECT min({when}), max({when}) FROM {table} WHERE ingest_id = $1",  # noqa: S608
+                       [ingest_id]).fetchone()
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE dropped AS
+        WITH mine AS (SELECT rowid AS rid, record_key FROM {table} WHERE ingest_id = $1),
+        stored AS (
+          SELECT record_key FROM {table} WHERE ingest_id <> $1 AND {when} BETWEEN $2 AND $3
+          UNION ALL
+          SELECT record_key FROM {table} WHERE ingest_id <> $1 AND {when} IS NULL),
+        repeated AS (SELECT record_key FROM mine GROUP BY record_key HAVING count(*) > 1)
+        SELECT rid FROM mine WHERE record_key IN (SELECT record_key FROM stored)
+        UNION
+        SELECT rid FROM mine WHERE record_key IN (SELECT record_key FROM repeated)
+        QUALIFY row_number() OVER (PARTITION BY record_key ORDER BY rid) > 1""",  # noqa: S608
+        [ingest_id, *(span or (None, None))],
+    )
+    row = con.execute("SELECT count(*) FROM dropped").fetchone()
+    dropped = int(row[0]) if row else 0
+    if dropped:
+        con.execute(f"DELETE FROM {table} WHERE rowid IN (SELECT rid FROM dropped)")  # noqa: S608
+    return dropped
+
+
+def _parquet_columns(con: duckdb.DuckDBPyConnection, source: Source) -> dict[str, str]:
+    """The Parquet file's columns and their types."""
     try:
-        present = {
+        return {
             row[0]: row[1]
             for row in con.execute(
                 "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet($1))",
@@ -146,22 +219,31 @@ def _cast_parquet(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader
         }
     except duckdb.Error as exc:
         raise BadInput(f"{source.label}: not a readable Parquet file: {_first_line(exc)}") from exc
-    exprs = []
+
+
+def _parquet_select(reader: Reader, present: dict[str, str]) -> dict[str, str]:
+    """Per declared column, the expression casting the Parquet column to its declared type: JSON
+    text columns to JSON, other values declared JSON to their JSON form (to_json)."""
+    exprs = {}
     for name, ctype in reader.columns.items():
         quoted = '"' + name.replace('"', '""') + '"'
         if name not in present:
-            exprs.append(f"NULL::{ctype} AS {quoted}")
+            exprs[name] = f"NULL::{ctype}"
         elif ctype == "JSON" and present[name] in ("VARCHAR", "JSON"):
             # JSON text is taken as JSON (one parse, by the mapping); other text stays a string
-            exprs.append(f"coalesce(TRY_CAST({quoted} AS JSON), to_json({quoted})) AS {quoted}")
+            exprs[name] = f"coalesce(TRY_CAST({quoted} AS JSON), to_json({quoted}))"
         elif ctype == "JSON":  # structs, lists, numbers: their JSON form
-            exprs.append(f"(CASE WHEN {quoted} IS NULL THEN NULL ELSE to_json({quoted}) END) AS {quoted}")
+            exprs[name] = f"(CASE WHEN {quoted} IS NULL THEN NULL ELSE to_json({quoted}) END)"
         else:
-            exprs.append(f"CAST({quoted} AS {ctype}) AS {quoted}")
-    return (
-        f"SELECT {', '.join(exprs)}, row_number() OVER () AS _row, $2::VARCHAR AS _file "
-        "FROM read_parquet($1)"
-    )
+            exprs[name] = f"CAST({quoted} AS {ctype})"
+    return exprs
+
+
+def _cast_parquet(exprs: dict[str, str]) -> str:
+    """Parquet records, numbered by the reader itself (in parallel)."""
+    cols = ", ".join(f'{expr} AS "{name.replace(chr(34), chr(34) * 2)}"' for name, expr in exprs.items())
+    return (f"SELECT {cols}, file_row_number + 1 AS _row, $2::VARCHAR AS _file "
+            "FROM read_parquet($1, file_row_number = true)")
 
 
 def _first_line(exc: Exception) -> str:
@@ -250,15 +332,14 @@ def _run(con: duckdb.DuckDBPyConnection, plan: list[tuple[Source, Reader]], sour
         for source, reader in plan:
             if progress:
                 progress(source, result.bytes, total_bytes)
-            n, added = _stage(con, source, reader, options, ingest_id)
+            n = _stage(con, source, reader, options, ingest_id)
             result.records += n
-            if reader.table == "spans":
-                result.spans_added += added
-            else:
-                result.feedback_added += added
             result.by_format[reader.name] += n
             result.files += 1
             result.bytes += source.size
+        for table in sorted({reader.table for _, reader in plan}):
+            _drop_duplicates(con, table, ingest_id)
+        result.spans_added, result.feedback_added = _rows_of_ingest(con, ingest_id)
         content.merge(con, ingest_id)  # log-record content joined to its spans
         pricing.price_missing(con, ingest_id)
         derive.refresh(con, ingest_id)
@@ -307,6 +388,12 @@ def _bounded_memory(con: duckdb.DuckDBPyConnection) -> Iterator[bool]:
 def _next_ingest_id(con: duckdb.DuckDBPyConnection) -> int:
     row = con.execute("SELECT coalesce(max(ingest_id), 0) + 1 FROM ingests").fetchone()
     return int(row[0]) if row else 1
+
+
+def _rows_of_ingest(con: duckdb.DuckDBPyConnection, ingest_id: int) -> tuple[int, int]:
+    row = con.execute("SELECT (SELECT count(*) FROM spans WHERE ingest_id = $1), "
+                      "(SELECT count(*) FROM feedback WHERE ingest_id = $1)", [ingest_id]).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
 def _record_ingest(con: duckdb.DuckDBPyConnection, ingest_id: int, labels: list[str],
