@@ -132,7 +132,8 @@ joined AS (
     AND NOT EXISTS (SELECT 1 FROM by_order bo WHERE bo.trace_id = t.trace_id AND bo.span_id = t.span_id)
 )
 SELECT trace_id, llm_span_id, tool_span_id, call_id, tool_name, arguments, result, result_source,
-       row_number() OVER (PARTITION BY trace_id ORDER BY t0, r0, idx)::INTEGER AS seq
+       row_number() OVER (PARTITION BY trace_id ORDER BY t0, r0, idx)::INTEGER AS seq,
+       t0 AS start_time
 FROM joined
 """
 
@@ -195,5 +196,5 @@ def refresh(con: duckdb.DuckDBPyConnection, ingest_id: int) -> None:
         scope = "ingest_id = $1"
     params = [ingest_id] if "$1" in scope else []
     con.execute(_REBUILD_TOOL_CALLS.replace("__SCOPE__", scope), params)
-    con.execute("INSERT INTO tool_calls SELECT * FROM new_tool_calls")
+    con.execute("INSERT INTO tool_calls BY NAME SELECT * FROM new_tool_calls")
     con.execute(_REBUILD_SUMMARY.replace("__SCOPE__", scope), params)

@@ -170,12 +170,31 @@ def _feedback_ingest_id(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE feedback ADD COLUMN ingest_id INTEGER")
 
 
+def _tool_call_times(con: duckdb.DuckDBPyConnection) -> None:
+    """Tool calls carry the time of the span that asked for (or ran) them, so that `show` finds a
+    trace's calls within its time range, as it finds its spans."""
+    con.execute("ALTER TABLE tool_calls ADD COLUMN start_time TIMESTAMP")
+    con.execute(
+        """UPDATE tool_calls SET start_time = s.start_time FROM spans s
+           WHERE s.trace_id = tool_calls.trace_id
+             AND s.span_id = coalesce(tool_calls.llm_span_id, tool_calls.tool_span_id)"""
+    )
+
+
+def _trace_summary_index(con: duckdb.DuckDBPyConnection) -> None:
+    """`show` looks one trace up among millions: an index makes that a point lookup (ms, not a
+    scan of every trace id)."""
+    con.execute("CREATE INDEX trace_summary_trace ON trace_summary (trace_id)")
+
+
 # Append-only: never edit or reorder an entry once released; add a new one instead.
 MIGRATIONS: list[tuple[str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
     ("001_spans_tool_calls_summary_ingests_feedback", _create_spans),
     ("002_zstd_bodies", _zstd_bodies),
     ("003_span_content", _span_content),
     ("004_feedback_ingest_id", _feedback_ingest_id),
+    ("005_tool_call_times", _tool_call_times),
+    ("006_trace_summary_index", _trace_summary_index),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -270,6 +289,7 @@ def configure(con: duckdb.DuckDBPyConnection) -> None:
     """Session settings every command relies on: UTC timestamps, ordered scans."""
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET preserve_insertion_order = true")
+    con.execute("SET enable_progress_bar = false")  # tracecli reports progress its own way
 
 
 def open_store(

@@ -82,9 +82,23 @@ def _text(content: Any) -> str | None:
     return None
 
 
-def _tool_calls(con: duckdb.DuckDBPyConnection, trace_id: str) -> list[dict[str, Any]]:
+def _tool_calls(con: duckdb.DuckDBPyConnection, summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """Tool calls looked up within the trace's time range, as its spans are."""
+    trace_id, bounds = summary["trace_id"], (summary.get("start_time"), summary.get("end_time"))
+    if not summary.get("tool_calls"):
+        return []
+    if all(bounds):
+        calls = _tool_call_rows(con, trace_id, " AND start_time BETWEEN ? AND ?", list(bounds))
+        if len(calls) == summary["tool_calls"]:
+            return calls
+    return _tool_call_rows(con, trace_id, "", [])
+
+
+def _tool_call_rows(con: duckdb.DuckDBPyConnection, trace_id: str, bounds: str,
+                    params: list[Any]) -> list[dict[str, Any]]:
     return decode_json(rows_of(con.execute(
-        "SELECT * FROM tool_calls WHERE trace_id = ? ORDER BY seq", [trace_id]
+        f"SELECT * EXCLUDE (start_time) FROM tool_calls WHERE trace_id = ?{bounds} ORDER BY seq",  # noqa: S608
+        [trace_id, *params],
     )), ("arguments",))
 
 
@@ -112,7 +126,7 @@ def build(con: duckdb.DuckDBPyConnection, trace_ref: str, *, all_spans: bool = F
     if summary is None:
         raise NotFound(f"no trace matches {trace_ref!r}")
     spans = _trace_spans(con, summary)
-    calls = _tool_calls(con, summary["trace_id"])
+    calls = _tool_calls(con, summary)
     nodes = {s["span_id"]: SpanNode(s) for s in spans}
     by_span = {s["span_id"]: s for s in spans}
     absorbed = _attach_tool_calls(nodes, by_span, calls)
