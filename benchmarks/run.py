@@ -244,6 +244,8 @@ def build_store(store: Path, dest: Path, spans: int) -> None:
     times: exactly the rows ingest writes, K times over, without writing K files of JSONL."""
     import duckdb
 
+    from tracecli import rollup
+
     remove_db(dest)
     shutil.copyfile(store, dest)
     con = duckdb.connect(str(dest))
@@ -277,6 +279,8 @@ def build_store(store: Path, dest: Path, spans: int) -> None:
         con.execute("INSERT INTO ingests SELECT * REPLACE (ingest_id + $k AS ingest_id) "
                     "FROM ingests WHERE ingest_id = 1", {"k": k})
         con.execute("COMMIT")
+    con.execute("DELETE FROM cost_rollup")  # sums by day: made again from the shifted spans
+    rollup.add(con)
     con.execute("CHECKPOINT")
     con.close()
 

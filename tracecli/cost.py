@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,6 +10,7 @@ import duckdb
 
 from tracecli.errors import ExitCode, TraceCliError
 from tracecli.query import Filters, rows_of, span_where
+from tracecli.rollup import SUMS
 
 # group name -> SQL expression over spans (alias s); the tag key is always a parameter
 _GROUPS = {
@@ -42,15 +44,7 @@ def parse_group(text: str) -> Grouping:
     raise TraceCliError(f"--by {text!r}: choose one of {', '.join(GROUP_CHOICES)}", ExitCode.USAGE)
 
 
-_AGGREGATES = """
-  count(*) AS calls,
-  sum(s.prompt_tokens) AS prompt_tokens,
-  sum(s.completion_tokens) AS completion_tokens,
-  sum(coalesce(s.total_tokens, coalesce(s.prompt_tokens, 0) + coalesce(s.completion_tokens, 0))) AS total_tokens,
-  coalesce(fsum(s.cost_usd), 0) AS cost_usd,
-  count(*) FILTER (WHERE s.cost_source = 'logged') AS logged,
-  count(*) FILTER (WHERE s.cost_source = 'computed') AS computed,
-  count(*) FILTER (WHERE s.cost_source = 'unpriced') AS unpriced"""
+_AGGREGATES = SUMS
 
 
 PRICE_SOURCES = ("logged", "table")
@@ -91,6 +85,10 @@ def totals(con: duckdb.DuckDBPyConnection, grouping: Grouping, filters: Filters,
     prices="table" re-prices every call from the current price table."""
     if prices not in PRICE_SOURCES:
         raise TraceCliError(f"--prices must be one of {', '.join(PRICE_SOURCES)}", ExitCode.USAGE)
+    if prices == "logged" and filters == Filters():
+        answered = _from_rollup(con, grouping)
+        if answered:
+            return answered
     spans, spans_params = _table_priced(con) if prices == "table" else ("spans", [])
     w = span_where(filters)
     w.add("s.kind IN ('llm', 'embedding')")
@@ -120,6 +118,60 @@ def totals(con: duckdb.DuckDBPyConnection, grouping: Grouping, filters: Filters,
     found = rows_of(con.execute(sql, [*group_params, *spans_params, *w.params]))
     total = {**found.pop(), "grp": "TOTAL"}
     return [_named(r) for r in found], _named(total)
+
+
+# Groupings the ingest-time roll-up (tracecli.rollup) answers, over its columns.
+_ROLLUP_GROUPS = {
+    "model": "coalesce(model, '(unknown)')",
+    "provider": "coalesce(provider, '(unknown)')",
+    "day": "coalesce(strftime(day, '%Y-%m-%d'), '(unknown)')",
+    "kind": "coalesce(kind, '(unknown)')",
+}
+_RESUM = """CAST(coalesce(sum(calls), 0) AS BIGINT) AS calls,
+  CAST(sum(prompt_tokens) AS BIGINT) AS prompt_tokens,
+  CAST(sum(completion_tokens) AS BIGINT) AS completion_tokens,
+  CAST(sum(total_tokens) AS BIGINT) AS total_tokens,
+  coalesce(fsum(cost_usd), 0) AS cost_usd,
+  CAST(coalesce(sum(logged), 0) AS BIGINT) AS logged,
+  CAST(coalesce(sum(computed), 0) AS BIGINT) AS computed,
+  CAST(coalesce(sum(unpriced), 0) AS BIGINT) AS unpriced"""
+_SUMMED = ("calls", "prompt_tokens", "completion_tokens", "total_tokens", "cost_usd", "logged",
+           "computed", "unpriced")
+
+
+def _from_rollup(con: duckdb.DuckDBPyConnection,
+                 grouping: Grouping) -> tuple[list[dict[str, Any]], dict[str, Any]] | None:
+    """Unfiltered totals from the roll-up; None for groupings it does not keep."""
+    if grouping.by in _ROLLUP_GROUPS:
+        found = rows_of(con.execute(
+            f"SELECT {_ROLLUP_GROUPS[grouping.by]} AS grp, grouping(grp) AS is_total, {_RESUM} "  # noqa: S608
+            "FROM cost_rollup WHERE tag_key IS NULL GROUP BY GROUPING SETS ((grp), ()) "
+            "ORDER BY is_total, cost_usd DESC, grp"))
+        total = {**found.pop(), "grp": "TOTAL"}
+        return [_named(r) for r in found], _named(total)
+    if grouping.by != "tag" or not grouping.tag_key:
+        return None
+    keyed = rows_of(con.execute(
+        f"SELECT tag_value AS grp, {_RESUM} FROM cost_rollup "  # noqa: S608
+        "WHERE tag_key = ? AND tag_value IS NOT NULL GROUP BY grp", [grouping.tag_key]))
+    total = rows_of(con.execute(f"SELECT 'TOTAL' AS grp, {_RESUM} FROM cost_rollup WHERE tag_key IS NULL"))[0]  # noqa: S608
+    untagged = _remainder(total, keyed)
+    rows = sorted(keyed + ([untagged] if untagged["calls"] else []), key=lambda r: (-r["cost_usd"], r["grp"]))
+    return [_named(r) for r in rows], _named(total)
+
+
+def _remainder(total: dict[str, Any], parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The calls without the tag: all calls less those with it."""
+    rest: dict[str, Any] = {"grp": "(none)"}
+    for col in _SUMMED:
+        values = [p[col] for p in parts if p[col] is not None]
+        if total[col] is None:
+            rest[col] = None
+        elif col == "cost_usd":
+            rest[col] = math.fsum([total[col], *(-v for v in values)])
+        else:
+            rest[col] = total[col] - sum(values)
+    return rest
 
 
 def _named(row: dict[str, Any]) -> dict[str, Any]:

@@ -187,6 +187,12 @@ def _trace_summary_index(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE INDEX trace_summary_trace ON trace_summary (trace_id)")
 
 
+def _cost_rollup(con: duckdb.DuckDBPyConnection) -> None:
+    from tracecli import rollup
+
+    rollup.create(con)
+
+
 # Append-only: never edit or reorder an entry once released; add a new one instead.
 MIGRATIONS: list[tuple[str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
     ("001_spans_tool_calls_summary_ingests_feedback", _create_spans),
@@ -195,6 +201,7 @@ MIGRATIONS: list[tuple[str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
     ("004_feedback_ingest_id", _feedback_ingest_id),
     ("005_tool_call_times", _tool_call_times),
     ("006_trace_summary_index", _trace_summary_index),
+    ("007_cost_rollup", _cost_rollup),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -14,7 +14,7 @@ from typing import BinaryIO
 
 import duckdb
 
-from tracecli import derive, pricing, redact
+from tracecli import derive, pricing, redact, rollup
 from tracecli.errors import BadInput, TraceCliError
 from tracecli.ingest import content, macros, registry, salvage
 from tracecli.ingest.base import Reader, ReadOptions, columns_literal
@@ -340,8 +340,9 @@ def _run(con: duckdb.DuckDBPyConnection, plan: list[tuple[Source, Reader]], sour
         for table in sorted({reader.table for _, reader in plan}):
             _drop_duplicates(con, table, ingest_id)
         result.spans_added, result.feedback_added = _rows_of_ingest(con, ingest_id)
-        content.merge(con, ingest_id)  # log-record content joined to its spans
         pricing.price_missing(con, ingest_id)
+        rollup.add(con, ingest_id)
+        content.merge(con, ingest_id)  # log-record content joined to its spans (marks them ours)
         derive.refresh(con, ingest_id)
         _record_ingest(con, ingest_id, [s.label for s in sources], result)
         _count_added(con, ingest_id, result)
