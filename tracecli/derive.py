@@ -99,7 +99,8 @@ unmatched_asked AS (
          row_number() OVER (PARTITION BY a.trace_id, a.tool_name ORDER BY a.start_time, a.source_row, a.idx) AS k,
          a.tool_name
   FROM asked a
-  WHERE NOT EXISTS (SELECT 1 FROM tool_spans t WHERE t.trace_id = a.trace_id AND t.tool_call_id = a.call_id)
+  WHERE EXISTS (SELECT 1 FROM tool_spans)  -- most logs have no tool spans: skip the window
+    AND NOT EXISTS (SELECT 1 FROM tool_spans t WHERE t.trace_id = a.trace_id AND t.tool_call_id = a.call_id)
 ), unmatched_spans AS (
   SELECT t.trace_id, t.span_id, t.tool_name,
          row_number() OVER (PARTITION BY t.trace_id, t.tool_name ORDER BY t.start_time, t.source_row) AS k

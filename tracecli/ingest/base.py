@@ -30,8 +30,8 @@ class Reader:
     columns: dict[str, str]
     select: Callable[[ReadOptions], str]
     table: str = "spans"  # the store table its rows go to (feedback readers: "feedback")
-    # Each record maps to one row and `_row` is only passed through as `source_row`: an ingest
-    # may then read the file in parallel and number the rows after inserting them.
+    # Each record maps to one row and carries its own id: JSON files of such records are read in
+    # parallel and not numbered (`_row` is NULL; tracecli.ingest.pipeline says why).
     row_per_record: bool = False
 
 

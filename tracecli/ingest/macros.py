@@ -5,9 +5,11 @@ from __future__ import annotations
 import duckdb
 
 MACROS = [
-    # A JSON value that may itself be a JSON-encoded string (bodies logged as strings).
+    # A JSON value that may itself be a JSON-encoded string (bodies logged as strings). A string
+    # is told by its first character: json_type would parse the whole body to say the same.
     """CREATE OR REPLACE TEMP MACRO tc_json(x) AS
-       CASE WHEN json_type(x) = 'VARCHAR' AND json_valid(x->>'$') THEN (x->>'$')::JSON ELSE x END""",
+       CASE WHEN starts_with(ltrim(left(CAST(x AS VARCHAR), 64)), '"') AND json_valid(x->>'$')
+            THEN (x->>'$')::JSON ELSE x END""",
     # Numbers that may arrive as strings ("0.01", "12") or junk: NULL rather than an error.
     "CREATE OR REPLACE TEMP MACRO tc_num(x) AS TRY_CAST(trim(CAST(x AS VARCHAR), '\" ') AS DOUBLE)",
     "CREATE OR REPLACE TEMP MACRO tc_int(x) AS TRY_CAST(round(tc_num(x)) AS BIGINT)",

@@ -60,18 +60,18 @@ class IngestResult:
         return self.bytes / 1e6 / self.seconds if self.seconds else 0.0
 
 
-# `_row` of records numbered after their insert (see `_insert_all`); no record number is negative.
-UNNUMBERED = -(1 << 62)
-
-
-def _relation_sql(source: Source, reader: Reader, columns: dict[str, str], numbered: bool) -> str:
+def _relation_sql(source: Source, reader: Reader, columns: dict[str, str]) -> str:
     """The `src` relation: declared columns plus record number and file label (parameters 1, 2).
 
-    Numbering JSON records in SQL takes a window over the whole file, which runs on one thread
-    (half the speed of the rest of the ingest on two cores); unnumbered, `_row` is UNNUMBERED."""
+    DuckDB numbers JSON records only through a window over the whole file, which runs on one
+    thread: half the speed of the rest of the ingest on two cores, and nothing to number them
+    with afterwards (an UPDATE of the new rows makes DuckDB write them all again at commit).
+    Readers whose records carry their own id (`row_per_record`) are read unnumbered, in
+    parallel: their `_row` is NULL, whatever the file type, so that the same records read from
+    JSONL or Parquet are the same spans. Parquet numbers its rows itself."""
     if source.container == "parquet":
-        return _cast_parquet(columns)
-    row = "row_number() OVER ()" if numbered else f"{UNNUMBERED}::BIGINT"
+        return _cast_parquet(columns, numbered=not reader.row_per_record)
+    row = "NULL::BIGINT" if reader.row_per_record else "row_number() OVER ()"
     return f"SELECT *, {row} AS _row, $2::VARCHAR AS _file FROM {_scan_json(source, reader)}"
 
 
@@ -93,12 +93,12 @@ def _scan_json(source: Source, reader: Reader) -> str:
     )
 
 
-def _mapped(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader, options: ReadOptions,
-            numbered: bool) -> str:
+def _mapped(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader,
+            options: ReadOptions) -> str:
     """The file's records as span (or feedback) rows, masked when asked."""
     columns = _parquet_select(reader, _parquet_columns(con, source)) if (
         source.container == "parquet") else {}
-    relation = _relation_sql(source, reader, columns, numbered)
+    relation = _relation_sql(source, reader, columns)
     mapped = f"WITH src AS ({relation}) SELECT * FROM ({reader.select(options)})"
     return redact.wrap(con, mapped, [source.path, source.label]) if options.redact else mapped
 
@@ -112,7 +112,7 @@ def _stage(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader, optio
     already (a re-ingest, a log that grew) is read twice: its record keys first, then only the
     records the store lacks, so re-reading a file costs a fraction of its first ingest."""
     try:
-        if reader.row_per_record and not _first_record_stored(con, source, reader, options):
+        if not _first_record_stored(con, source, reader, options):
             return _insert_all(con, source, reader, options, ingest_id)
         return _insert_new(con, source, reader, options, ingest_id)
     except duckdb.Error as exc:
@@ -124,30 +124,23 @@ def _stage(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader, optio
 
 def _first_record_stored(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader,
                          options: ReadOptions) -> bool:
-    params = [source.path, source.label]
-    first = con.execute(f"SELECT record_key, start_time FROM ({_mapped(con, source, reader, options, False)}) "
-                        "LIMIT 1", params).fetchone()
+    when = TIME_COLUMN[reader.table]
+    first = con.execute(f"SELECT record_key, {when} FROM ({_mapped(con, source, reader, options)}) "
+                        "LIMIT 1", [source.path, source.label]).fetchone()
     if not first:
         return False
-    found = con.execute(f"SELECT count(*) FROM {reader.table} WHERE record_key = $1 "
-                        "AND start_time IS NOT DISTINCT FROM $2", list(first)).fetchone()
+    found = con.execute(f"SELECT count(*) FROM {reader.table} WHERE record_key = $1 "  # noqa: S608
+                        f"AND {when} IS NOT DISTINCT FROM $2", list(first)).fetchone()
     return bool(found and found[0])
 
 
 def _insert_all(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader,
                 options: ReadOptions, ingest_id: int) -> int:
-    """Every record, read in parallel; the insert keeps file order, so the rows' ids number them."""
-    mapped = _mapped(con, source, reader, options, numbered=False)
+    """Every record, in one streaming insert."""
     row = con.execute(f"INSERT INTO {reader.table} BY NAME SELECT *, $3::INTEGER AS ingest_id "  # noqa: S608
-                      f"FROM ({mapped})", [source.path, source.label, ingest_id]).fetchone()
-    inserted = int(row[0]) if row else 0
-    con.execute(
-        f"""UPDATE {reader.table} SET source_row = rowid - first.id + 1
-            FROM (SELECT max(rowid) - $3 + 1 AS id FROM {reader.table} WHERE ingest_id = $1) first
-            WHERE ingest_id = $1 AND source_row = $2 AND rowid >= first.id""",
-        [ingest_id, UNNUMBERED, inserted],
-    )
-    return inserted
+                      f"FROM ({_mapped(con, source, reader, options)})",
+                      [source.path, source.label, ingest_id]).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _insert_new(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader,
@@ -155,7 +148,7 @@ def _insert_new(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader,
     """Records whose keys the store lacks. A first pass computes only the record keys (DuckDB
     prunes the rest of the mapping); a file already ingested stops there. The insert streams,
     so a file of any size is never held in memory."""
-    mapped = _mapped(con, source, reader, options, numbered=True)
+    mapped = _mapped(con, source, reader, options)
     params = [source.path, source.label]
     con.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT record_key FROM ({mapped})", params)
     con.execute(
@@ -239,10 +232,11 @@ def _parquet_select(reader: Reader, present: dict[str, str]) -> dict[str, str]:
     return exprs
 
 
-def _cast_parquet(exprs: dict[str, str]) -> str:
-    """Parquet records, numbered by the reader itself (in parallel)."""
+def _cast_parquet(exprs: dict[str, str], numbered: bool) -> str:
+    """Parquet records, numbered (when asked) by the reader itself, in parallel."""
     cols = ", ".join(f'{expr} AS "{name.replace(chr(34), chr(34) * 2)}"' for name, expr in exprs.items())
-    return (f"SELECT {cols}, file_row_number + 1 AS _row, $2::VARCHAR AS _file "
+    row = "file_row_number + 1" if numbered else "NULL::BIGINT"
+    return (f"SELECT {cols}, {row} AS _row, $2::VARCHAR AS _file "
             "FROM read_parquet($1, file_row_number = true)")
 
 
@@ -352,10 +346,12 @@ def _run(con: duckdb.DuckDBPyConnection, plan: list[tuple[Source, Reader]], sour
         raise
 
 
-# An ingest of a big file streams, but its joins and aggregates (record keys, tool calls,
-# summaries) grow with the file. Under this limit DuckDB spills them to its temp directory
-# (next to the store file) instead of growing the process: a 5 GB file needs ~2 GB without it.
-INGEST_MEMORY_LIMIT = 1 << 30
+# An ingest of a big file streams, but DuckDB keeps the blocks it writes cached, and the joins
+# and aggregates of tool calls and summaries grow with the file. Under this limit it evicts and
+# spills (next to the store file) instead of growing the process. Measured (benchmarks/README.md):
+# a 5 GB file peaks at 1.8 GB RSS under 1.75 GiB; 1 GiB keeps it at 1.0 GB but makes a 1M-row
+# ingest 45% slower.
+INGEST_MEMORY_LIMIT = 7 << 28  # 1.75 GiB
 _UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
           "KIB": 1 << 10, "MIB": 1 << 20, "GIB": 1 << 30, "TIB": 1 << 40}
 

@@ -42,11 +42,14 @@ WITH p AS (
   SELECT *,
     coalesce({f('id')}, {q('_id')}) AS rid,
     -- bodies: a plain body, an envelope {{url, method, headers, body}}, or a JSON string
+    -- (the substring test spares a parse of every body that is not an envelope)
     tc_json(coalesce({q('request.body')},
-      CASE WHEN json_exists(request, '$.body') AND NOT json_exists(request, '$.messages')
+      CASE WHEN contains(CAST(request AS VARCHAR), 'body"') AND json_exists(request, '$.body')
+                AND NOT json_exists(request, '$.messages')
            THEN request->'body' ELSE request END)) AS req,
     tc_json(coalesce({q('response.body')},
-      CASE WHEN json_exists(response, '$.body') AND NOT json_exists(response, '$.choices')
+      CASE WHEN contains(CAST(response AS VARCHAR), 'body"') AND json_exists(response, '$.body')
+                AND NOT json_exists(response, '$.choices')
            THEN response->'body' ELSE response END)) AS res,
     tc_int(coalesce({f('response_status_code')}, {f('status_code')}, response->>'status')) AS http,
     tc_bool({f('is_success')}) AS ok_flag,
