@@ -13,29 +13,27 @@ _CHAT_MESSAGES = '{"messages": [{"role": "VARCHAR", "tool_call_id": "VARCHAR", "
 
 # Tool calls an LLM asked for, in the three body shapes tracecli understands. Each shape is
 # parsed only from bodies whose text holds its marker key: a substring test costs a fraction of
-# a JSON parse, and most bodies hold no tool call. The markers leave out their opening quote:
-# a search starting at `"` stops at every string in the body (4x slower where the marker is
-# absent); the parse that follows decides either way.
+# a JSON parse, and most bodies hold no tool call. A search stops at every occurrence of the
+# marker's first character, so markers start at a rare one: `_use"` for `tool_use"` (2.4x
+# faster than from the `t`), never at the opening quote (4x slower); the parse decides either
+# way. Empty or missing lists unnest to no rows: filtering on their length would parse twice.
 _ASKED = f"""
 asked_chat AS (
   SELECT s.trace_id, s.span_id AS llm_span_id, s.start_time, s.source_row,
          unnest(calls) AS tc, unnest(range(1, len(calls) + 1)) AS idx
   FROM (SELECT *, json_transform(response, '{_CHAT_CALLS}').choices[1].message.tool_calls AS calls
         FROM spans WHERE __SCOPE__ AND contains(CAST(response AS VARCHAR), 'tool_calls"')) s
-  WHERE len(calls) > 0
 ), asked_resp AS (
   SELECT s.trace_id, s.span_id AS llm_span_id, s.start_time, s.source_row,
          unnest(items) AS tc, unnest(range(1, len(items) + 1)) AS idx
   FROM (SELECT *, json_extract(response, '$.output[*]') AS items
         FROM spans WHERE __SCOPE__ AND contains(CAST(response AS VARCHAR), 'function_call"')) s
-  WHERE len(items) > 0
 ), asked_anthropic AS (
   SELECT s.trace_id, s.span_id AS llm_span_id, s.start_time, s.source_row,
          unnest(items) AS tc, unnest(range(1, len(items) + 1)) AS idx
   FROM (SELECT *, json_extract(response, '$.content[*]') AS items
-        FROM spans WHERE __SCOPE__ AND contains(CAST(response AS VARCHAR), 'tool_use"')
+        FROM spans WHERE __SCOPE__ AND contains(CAST(response AS VARCHAR), '_use"')
           AND json_type(response, '$.content') = 'ARRAY') s
-  WHERE len(items) > 0
 ), asked AS (
   SELECT trace_id, llm_span_id, start_time, source_row, idx,
          tc.id AS call_id, tc.function.name AS tool_name, tc_json(tc.function.arguments) AS arguments
@@ -55,13 +53,13 @@ _RESULTS = f"""
 chat_messages AS (
   SELECT s.trace_id, s.start_time, s.source_row, unnest(msgs) AS m
   FROM (SELECT *, json_transform(request, '{_CHAT_MESSAGES}').messages AS msgs
-        FROM spans WHERE __SCOPE__ AND contains(CAST(request AS VARCHAR), 'tool_call_id"')) s
+        FROM spans WHERE __SCOPE__ AND contains(CAST(request AS VARCHAR), '_call_id"')) s
 ), req_items AS (
   SELECT s.trace_id, s.start_time, s.source_row, unnest(items) AS m
   FROM (SELECT *, list_concat(coalesce(json_extract(request, '$.messages[*]'), []),
                               coalesce(json_extract(request, '$.input[*]'), [])) AS items
         FROM spans WHERE __SCOPE__ AND (contains(CAST(request AS VARCHAR), 'function_call_output"')
-          OR contains(CAST(request AS VARCHAR), 'tool_result"'))) s
+          OR contains(CAST(request AS VARCHAR), '_result"'))) s
 ), anthropic_parts AS (
   SELECT trace_id, start_time, source_row, unnest(json_extract(m, '$.content[*]')) AS part
   FROM req_items WHERE json_type(m, '$.content') = 'ARRAY'
@@ -140,9 +138,12 @@ FROM joined
 
 _REBUILD_SUMMARY = """
 INSERT INTO trace_summary
-WITH s AS (SELECT * FROM spans WHERE __SCOPE__),
+-- the columns it needs only: a CTE read twice is materialized, and the bodies are most of a span
+WITH s AS NOT MATERIALIZED (SELECT trace_id, start_time, source_row, duration_ms, kind, model, prompt_tokens,
+                  completion_tokens, total_tokens, cost_usd, cost_source, status, metadata
+           FROM spans WHERE __SCOPE__),
 tags AS (
-  SELECT trace_id, map_from_entries(list({'key': k, 'value': v} ORDER BY k)) AS tags
+  SELECT trace_id, map_from_entries(list_sort(list({'key': k, 'value': v}))) AS tags
   FROM (SELECT trace_id, e.key AS k, first(e.value ORDER BY start_time, source_row) AS v
         FROM (SELECT trace_id, start_time, source_row, unnest(map_entries(metadata)) AS e
               FROM s WHERE metadata IS NOT NULL)

@@ -20,7 +20,10 @@ SUMS = """count(*) AS calls,
 
 _ADD = f"""
 INSERT INTO cost_rollup BY NAME
-WITH s AS (SELECT * FROM spans WHERE kind IN ('llm', 'embedding') AND __SCOPE__)
+WITH s AS NOT MATERIALIZED (  -- two cheap scans beat one materialization
+  SELECT start_time, provider, model, kind, prompt_tokens, completion_tokens, total_tokens,
+         cost_usd, cost_source, metadata
+  FROM spans WHERE kind IN ('llm', 'embedding') AND __SCOPE__)
 SELECT CAST(s.start_time AS DATE) AS day, s.provider, s.model, s.kind,
        NULL AS tag_key, NULL AS tag_value, {SUMS}
 FROM s GROUP BY ALL

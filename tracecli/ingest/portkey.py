@@ -61,7 +61,9 @@ WITH p AS (
                                         CAST(coalesce({q('response.body')}, response) AS VARCHAR),
                                         {f('created_at')}, {f('trace_id')}))) AS rk,
     -- one parse of the response for every field read from it
-    json_extract(res, ['$.object', '$.error', '$.usage']) AS rx
+    json_extract(res, ['$.object', '$.error', '$.usage']) AS rx,
+    -- named once: written twice, DuckDB would compute the body lookups for every row
+    coalesce({f('ai_model')}, res->>'model', req->>'model') AS mdl
   FROM p
 )
 SELECT
@@ -71,12 +73,12 @@ SELECT
   {f('parent_span_id')} AS parent_span_id,
   coalesce({f('span_name')},
     CASE WHEN url LIKE '%embeddings%' THEN 'embeddings' ELSE 'chat' END
-      || coalesce(' ' || coalesce({f('ai_model')}, req->>'model'), '')) AS name,
+      || coalesce(' ' || mdl, '')) AS name,
   CASE WHEN url LIKE '%embeddings%' OR rx[1]->>'$' = 'list' THEN 'embedding' ELSE 'llm' END AS kind,
   tc_time({f('created_at')}) AS start_time,
   tc_num(coalesce({f('response_time')}, response->>'responseTime')) AS duration_ms,
   coalesce({f('ai_org')}, {f('ai_provider')}) AS provider,
-  coalesce({f('ai_model')}, res->>'model', req->>'model') AS model,
+  mdl AS model,
   CASE WHEN ok_flag IS NOT NULL THEN (CASE WHEN ok_flag THEN 'ok' ELSE 'error' END)
        WHEN http IS NOT NULL THEN (CASE WHEN http < 400 THEN 'ok' ELSE 'error' END)
        WHEN rx[2] IS NOT NULL THEN 'error' ELSE 'ok' END AS status,
