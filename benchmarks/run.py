@@ -245,6 +245,7 @@ def build_store(store: Path, dest: Path, spans: int) -> None:
     import duckdb
 
     from tracecli import rollup
+    from tracecli.store import TRACE_KEY_SQL
 
     remove_db(dest)
     shutil.copyfile(store, dest)
@@ -273,7 +274,8 @@ def build_store(store: Path, dest: Path, spans: int) -> None:
             {"k": str(k), "shift": shift})
         con.execute(
             f"""INSERT INTO trace_summary SELECT * REPLACE ({tid} AS trace_id,
-                   start_time + $shift AS start_time, end_time + $shift AS end_time)
+                   start_time + $shift AS start_time, end_time + $shift AS end_time,
+                   {TRACE_KEY_SQL.format(tid)} AS trace_key)
                 FROM trace_summary WHERE trace_id IN (SELECT trace_id FROM spans WHERE ingest_id = 1)""",  # noqa: S608
             {"k": str(k), "shift": shift})
         con.execute("INSERT INTO ingests SELECT * REPLACE (ingest_id + $k AS ingest_id) "

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import duckdb
 
+from tracecli.store import TRACE_KEY_SQL
+
 # Typed views of the chat-completions shapes (the common case), read with one parse per body.
 _CHAT_CALLS = '{"choices": [{"message": {"tool_calls": [{"id": "VARCHAR", "function": {"name": "VARCHAR", "arguments": "JSON"}}]}}]}'
 _CHAT_MESSAGES = '{"messages": [{"role": "VARCHAR", "tool_call_id": "VARCHAR", "content": "JSON"}]}'
@@ -170,7 +172,8 @@ SELECT agg.trace_id, agg.start_time, agg.end_time,
        epoch_ms(agg.end_time) - epoch_ms(agg.start_time) AS duration_ms,
        spans, llm_calls, coalesce(tools.n, 0), models, prompt_tokens, completion_tokens,
        total_tokens, cost_usd, unpriced_calls, errors,
-       CASE WHEN errors > 0 THEN 'error' ELSE 'ok' END, tags.tags
+       CASE WHEN errors > 0 THEN 'error' ELSE 'ok' END, tags.tags,
+       __TRACE_KEY__
 FROM agg LEFT JOIN tags USING (trace_id) LEFT JOIN tools USING (trace_id)
 """
 
@@ -199,4 +202,5 @@ def refresh(con: duckdb.DuckDBPyConnection, ingest_id: int) -> None:
     params = [ingest_id] if "$1" in scope else []
     con.execute(_REBUILD_TOOL_CALLS.replace("__SCOPE__", scope), params)
     con.execute("INSERT INTO tool_calls BY NAME SELECT * FROM new_tool_calls")
-    con.execute(_REBUILD_SUMMARY.replace("__SCOPE__", scope), params)
+    con.execute(_REBUILD_SUMMARY.replace("__SCOPE__", scope)
+                .replace("__TRACE_KEY__", TRACE_KEY_SQL.format("agg.trace_id")), params)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import time
@@ -181,10 +182,21 @@ def _tool_call_times(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _trace_summary_index(con: duckdb.DuckDBPyConnection) -> None:
-    """`show` looks one trace up among millions: an index makes that a point lookup (ms, not a
-    scan of every trace id)."""
-    con.execute("CREATE INDEX trace_summary_trace ON trace_summary (trace_id)")
+# `show` looks one trace up among millions. Trace ids are random, so no sort order or zone map
+# narrows a scan of them (35 ms at 2.5M traces); a scan of 64-bit keys is 6x faster. An ART
+# index would be faster still (4 ms), but DuckDB writes the whole index again at every
+# checkpoint: +0.55 s on each append to a 10M-span store.
+TRACE_KEY_SQL = "CAST(('0x' || left(md5({}), 16)) AS UBIGINT)"
+
+
+def trace_key(trace_id: str) -> int:
+    """The same key in Python: the first 64 bits of the id's MD5."""
+    return int(hashlib.md5(trace_id.encode()).hexdigest()[:16], 16)
+
+
+def _trace_summary_key(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("ALTER TABLE trace_summary ADD COLUMN trace_key UBIGINT")
+    con.execute(f"UPDATE trace_summary SET trace_key = {TRACE_KEY_SQL.format('trace_id')}")  # noqa: S608
 
 
 def _cost_rollup(con: duckdb.DuckDBPyConnection) -> None:
@@ -200,7 +212,7 @@ MIGRATIONS: list[tuple[str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
     ("003_span_content", _span_content),
     ("004_feedback_ingest_id", _feedback_ingest_id),
     ("005_tool_call_times", _tool_call_times),
-    ("006_trace_summary_index", _trace_summary_index),
+    ("006_trace_summary_key", _trace_summary_key),
     ("007_cost_rollup", _cost_rollup),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

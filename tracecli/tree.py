@@ -17,6 +17,7 @@ from tracecli.query import (
     rows_of,
     spans_of_trace,
 )
+from tracecli.store import trace_key
 
 CALL_KINDS = ("llm", "embedding")
 
@@ -104,8 +105,9 @@ def _tool_call_rows(con: duckdb.DuckDBPyConnection, trace_id: str, bounds: str,
 
 def _summary(con: duckdb.DuckDBPyConnection, trace_id: str) -> dict[str, Any] | None:
     rows = rows_of(con.execute(
-        f"SELECT t.*, {FEEDBACK_FIELDS} FROM trace_summary t {FEEDBACK_JOIN} WHERE t.trace_id = ?",  # noqa: S608
-        [trace_id],
+        f"SELECT t.* EXCLUDE (trace_key), {FEEDBACK_FIELDS} FROM trace_summary t {FEEDBACK_JOIN} "  # noqa: S608
+        "WHERE t.trace_key = ?::UBIGINT AND t.trace_id = ?",
+        [trace_key(trace_id), trace_id],
     ))
     return rows[0] if rows else None
 

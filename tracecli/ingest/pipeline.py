@@ -111,10 +111,12 @@ def _stage(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader, optio
     the ingest's files are all in: `_drop_duplicates`). A file whose first record is stored
     already (a re-ingest, a log that grew) is read twice: its record keys first, then only the
     records the store lacks, so re-reading a file costs a fraction of its first ingest."""
+    params = [source.path, source.label]
     try:
-        if not _first_record_stored(con, source, reader, options):
-            return _insert_all(con, source, reader, options, ingest_id)
-        return _insert_new(con, source, reader, options, ingest_id)
+        mapped = _mapped(con, source, reader, options)
+        if not _first_record_stored(con, mapped, params, reader.table):
+            return _insert_all(con, mapped, params, reader.table, ingest_id)
+        return _insert_new(con, mapped, params, reader.table, ingest_id)
     except duckdb.Error as exc:
         # a damaged Parquet file raises engine errors of many kinds
         if isinstance(exc, READ_ERRORS) or source.container == "parquet":
@@ -122,38 +124,34 @@ def _stage(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader, optio
         raise
 
 
-def _first_record_stored(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader,
-                         options: ReadOptions) -> bool:
-    when = TIME_COLUMN[reader.table]
-    first = con.execute(f"SELECT record_key, {when} FROM ({_mapped(con, source, reader, options)}) "
-                        "LIMIT 1", [source.path, source.label]).fetchone()
+def _first_record_stored(con: duckdb.DuckDBPyConnection, mapped: str, params: list[str],
+                         table: str) -> bool:
+    when = TIME_COLUMN[table]
+    first = con.execute(f"SELECT record_key, {when} FROM ({mapped}) LIMIT 1", params).fetchone()
     if not first:
         return False
-    found = con.execute(f"SELECT count(*) FROM {reader.table} WHERE record_key = $1 "  # noqa: S608
+    found = con.execute(f"SELECT count(*) FROM {table} WHERE record_key = $1 "  # noqa: S608
                         f"AND {when} IS NOT DISTINCT FROM $2", list(first)).fetchone()
     return bool(found and found[0])
 
 
-def _insert_all(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader,
-                options: ReadOptions, ingest_id: int) -> int:
+def _insert_all(con: duckdb.DuckDBPyConnection, mapped: str, params: list[str], table: str,
+                ingest_id: int) -> int:
     """Every record, in one streaming insert."""
-    row = con.execute(f"INSERT INTO {reader.table} BY NAME SELECT *, $3::INTEGER AS ingest_id "  # noqa: S608
-                      f"FROM ({_mapped(con, source, reader, options)})",
-                      [source.path, source.label, ingest_id]).fetchone()
+    row = con.execute(f"INSERT INTO {table} BY NAME SELECT *, $3::INTEGER AS ingest_id "  # noqa: S608
+                      f"FROM ({mapped})", [*params, ingest_id]).fetchone()
     return int(row[0]) if row else 0
 
 
-def _insert_new(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader,
-                options: ReadOptions, ingest_id: int) -> int:
+def _insert_new(con: duckdb.DuckDBPyConnection, mapped: str, params: list[str], table: str,
+                ingest_id: int) -> int:
     """Records whose keys the store lacks. A first pass computes only the record keys (DuckDB
     prunes the rest of the mapping); a file already ingested stops there. The insert streams,
     so a file of any size is never held in memory."""
-    mapped = _mapped(con, source, reader, options)
-    params = [source.path, source.label]
     con.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT record_key FROM ({mapped})", params)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE keep AS SELECT DISTINCT record_key FROM incoming i
-           WHERE NOT EXISTS (SELECT 1 FROM {reader.table} s WHERE s.record_key = i.record_key)"""
+           WHERE NOT EXISTS (SELECT 1 FROM {table} s WHERE s.record_key = i.record_key)"""
     )
     row = con.execute(
         "SELECT (SELECT count(*) FROM incoming), (SELECT count(*) FROM keep), "
@@ -162,7 +160,7 @@ def _insert_new(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader,
     records, new, arriving = (int(v) for v in row) if row else (0, 0, 0)
     if new:
         where = "" if arriving == records else " WHERE record_key IN (SELECT record_key FROM keep)"
-        con.execute(f"INSERT INTO {reader.table} BY NAME SELECT *, $3::INTEGER AS ingest_id "  # noqa: S608
+        con.execute(f"INSERT INTO {table} BY NAME SELECT *, $3::INTEGER AS ingest_id "  # noqa: S608
                     f"FROM ({mapped}){where}", [*params, ingest_id])
     return records
 
