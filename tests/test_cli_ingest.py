@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 
 from tests.conftest import (
+    ROOT,
     SAMPLE_FEEDBACK,
     SAMPLE_JSONL,
     SAMPLE_PARQUET,
@@ -169,3 +170,16 @@ def test_feedback_weights_average(cli: Invoke, tmp_path: Path) -> None:
     ref = next(r for r in rows if r["trace_id"] == "trc_7f3a2c91e4b0")
     assert ref["feedback_count"] == 2
     assert ref["feedback_score"] == (10 * 0.25 - 2 * 1.0) / 1.25
+
+
+def test_source_row_numbers_records_without_ids(cli: Invoke, tmp_path: Path) -> None:
+    """Records with ids are found by them (and read in parallel, unnumbered); records of formats
+    without ids carry the number of the line they came from."""
+    otlp = ROOT / "tests" / "fixtures" / "formats" / "otlp" / "genai_traces.jsonl"
+    assert cli("ingest", str(SAMPLE_JSONL), str(otlp)).exit_code == 0
+    spans = [json.loads(line) for line in cli("spans", "--format", "jsonl").stdout.splitlines()]
+    rows = {s["source_format"]: set() for s in spans}
+    for s in spans:
+        rows[s["source_format"]].add(s["source_row"])
+    assert rows["portkey"] == {None}
+    assert rows["otlp"] == {1, 2}  # two lines of resourceSpans, several spans each

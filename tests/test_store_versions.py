@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import SAMPLE_JSONL, Invoke, sample_rows
+from tests.conftest import REFERENCE_TRACE, SAMPLE_JSONL, Invoke, sample_rows
 from tracecli.store import MIGRATIONS, SCHEMA_VERSION
 
 
@@ -81,3 +81,22 @@ def test_a_file_that_is_not_a_store_is_a_clean_error(cli: Invoke, isolated_store
         assert result.stderr.startswith("tracecli: error: cannot open store")
         assert result.stderr.count("\n") == 1
     assert isolated_store.read_bytes() == b"this is not a DuckDB file\n" * 100
+
+
+def test_a_store_from_before_tool_call_times_and_trace_keys_still_shows_its_traces(
+        cli: Invoke, isolated_store: Path) -> None:
+    """Migrations 005-007 fill what they add from the rows already stored."""
+    assert cli("ingest", str(SAMPLE_JSONL)).exit_code == 0
+    shown = cli("show", REFERENCE_TRACE).stdout
+    with duckdb.connect(str(isolated_store)) as con:  # as tracecli left it at schema version 4
+        con.execute("ALTER TABLE tool_calls DROP COLUMN start_time")
+        con.execute("ALTER TABLE trace_summary DROP COLUMN trace_key")
+        con.execute("DROP TABLE cost_rollup")
+        con.execute("DELETE FROM schema_migrations WHERE version > 4")
+    result = cli("show", REFERENCE_TRACE)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == shown and "exponentiate(base=3, exponent=5)" in shown
+    assert _version(isolated_store) == SCHEMA_VERSION
+    with duckdb.connect(str(isolated_store), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM tool_calls WHERE start_time IS NULL").fetchone() == (0,)
+        assert con.execute("SELECT count(*) FROM trace_summary WHERE trace_key IS NULL").fetchone() == (0,)
