@@ -24,9 +24,9 @@ MACROS = [
             WHEN abs(tc_num(x)) >= 1e14 THEN TRY_CAST(make_timestamp(CAST(tc_num(x) AS BIGINT)) AS TIMESTAMP)
             WHEN abs(tc_num(x)) >= 1e11 THEN TRY_CAST(make_timestamp(CAST(tc_num(x) * 1000 AS BIGINT)) AS TIMESTAMP)
             ELSE TRY_CAST(make_timestamp(CAST(tc_num(x) * 1000000 AS BIGINT)) AS TIMESTAMP) END""",
-    # A JSON object (or JSON string holding one) as a flat string map; anything else is NULL.
-    """CREATE OR REPLACE TEMP MACRO tc_map(x) AS
-       CASE WHEN json_type(tc_json(x)) = 'OBJECT' THEN TRY_CAST(tc_json(x) AS MAP(VARCHAR, VARCHAR)) ELSE NULL END""",
+    # A JSON object (or JSON string holding one) as a flat string map; anything else is NULL
+    # (the cast fails on arrays, strings and numbers, so no json_type parse first).
+    """CREATE OR REPLACE TEMP MACRO tc_map(x) AS TRY_CAST(tc_json(x) AS MAP(VARCHAR, VARCHAR))""",
     # A JSON string value as text; other JSON values as their JSON text.
     """CREATE OR REPLACE TEMP MACRO tc_text(x) AS
        CASE WHEN json_type(x) = 'VARCHAR' THEN x->>'$' ELSE CAST(x AS VARCHAR) END""",
