@@ -44,9 +44,6 @@ def parse_group(text: str) -> Grouping:
     raise TraceCliError(f"--by {text!r}: choose one of {', '.join(GROUP_CHOICES)}", ExitCode.USAGE)
 
 
-_AGGREGATES = SUMS
-
-
 PRICE_SOURCES = ("logged", "table")
 
 
@@ -105,14 +102,14 @@ def totals(con: duckdb.DuckDBPyConnection, grouping: Grouping, filters: Filters,
     else:
         group_sql = _GROUPS[grouping.by]
     if grouping.by == "tag" and not grouping.tag_key:
-        sql = (f"SELECT {group_sql} AS grp, {_AGGREGATES} FROM {source} WHERE {w.sql()} "  # noqa: S608
+        sql = (f"SELECT {group_sql} AS grp, {SUMS} FROM {source} WHERE {w.sql()} "  # noqa: S608
                "GROUP BY grp ORDER BY cost_usd DESC, grp")
         rows = rows_of(con.execute(sql, [*spans_params, *w.params]))
-        total_sql = f"SELECT 'TOTAL' AS grp, {_AGGREGATES} FROM {spans} s WHERE {w.sql()}"  # noqa: S608
+        total_sql = f"SELECT 'TOTAL' AS grp, {SUMS} FROM {spans} s WHERE {w.sql()}"  # noqa: S608
         total = rows_of(con.execute(total_sql, [*spans_params, *w.params]))[0]
         return [_named(r) for r in rows], _named(total)
     # one scan for the groups and the total row (the empty grouping set)
-    sql = (f"SELECT {group_sql} AS grp, grouping(grp) AS is_total, {_AGGREGATES} "  # noqa: S608
+    sql = (f"SELECT {group_sql} AS grp, grouping(grp) AS is_total, {SUMS} "  # noqa: S608
            f"FROM {source} WHERE {w.sql()} GROUP BY GROUPING SETS ((grp), ()) "
            "ORDER BY is_total, cost_usd DESC, grp")
     found = rows_of(con.execute(sql, [*group_params, *spans_params, *w.params]))

@@ -3,7 +3,9 @@ for (arguments and results joined at ingest), and the final answer."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -83,23 +85,12 @@ def _text(content: Any) -> str | None:
     return None
 
 
-def _tool_calls(con: duckdb.DuckDBPyConnection, summary: dict[str, Any]) -> list[dict[str, Any]]:
-    """Tool calls looked up within the trace's time range, as its spans are."""
-    trace_id, bounds = summary["trace_id"], (summary.get("start_time"), summary.get("end_time"))
-    if not summary.get("tool_calls"):
-        return []
-    if all(bounds):
-        calls = _tool_call_rows(con, trace_id, " AND start_time BETWEEN ? AND ?", list(bounds))
-        if len(calls) == summary["tool_calls"]:
-            return calls
-    return _tool_call_rows(con, trace_id, "", [])
-
-
-def _tool_call_rows(con: duckdb.DuckDBPyConnection, trace_id: str, bounds: str,
-                    params: list[Any]) -> list[dict[str, Any]]:
+def _tool_call_rows(con: duckdb.DuckDBPyConnection, trace_id: str,
+                    within: tuple[datetime, datetime] | None) -> list[dict[str, Any]]:
+    bounds = " AND start_time BETWEEN ? AND ?" if within else ""
     return decode_json(rows_of(con.execute(
         f"SELECT * EXCLUDE (start_time) FROM tool_calls WHERE trace_id = ?{bounds} ORDER BY seq",  # noqa: S608
-        [trace_id, *params],
+        [trace_id, *(within or ())],
     )), ("arguments",))
 
 
@@ -112,14 +103,18 @@ def _summary(con: duckdb.DuckDBPyConnection, trace_id: str) -> dict[str, Any] | 
     return rows[0] if rows else None
 
 
-def _trace_spans(con: duckdb.DuckDBPyConnection, summary: dict[str, Any]) -> list[dict[str, Any]]:
-    """Spans looked up within the trace's time range; a trace with untimed spans needs a full look."""
-    trace_id = summary["trace_id"]
+Rows = list[dict[str, Any]]
+
+
+def _in_time_range(summary: dict[str, Any], expected: int | None,
+                   fetch: Callable[[tuple[datetime, datetime] | None], Rows]) -> Rows:
+    """A trace's rows looked up within its time range, which lets DuckDB skip every other row
+    group of a big store; a trace with untimed rows (fewer found than it has) needs a full look."""
     if summary.get("start_time") and summary.get("end_time"):
-        spans = spans_of_trace(con, trace_id, (summary["start_time"], summary["end_time"]))
-        if len(spans) == summary.get("spans"):
-            return spans
-    return spans_of_trace(con, trace_id)
+        rows = fetch((summary["start_time"], summary["end_time"]))
+        if len(rows) == expected:
+            return rows
+    return fetch(None)
 
 
 def build(con: duckdb.DuckDBPyConnection, trace_ref: str, *, all_spans: bool = False) -> TraceTree:
@@ -127,8 +122,13 @@ def build(con: duckdb.DuckDBPyConnection, trace_ref: str, *, all_spans: bool = F
     summary = _summary(con, trace_ref) or _summary(con, resolve_trace_id(con, trace_ref))
     if summary is None:
         raise NotFound(f"no trace matches {trace_ref!r}")
-    spans = _trace_spans(con, summary)
-    calls = _tool_calls(con, summary)
+    trace_id = summary["trace_id"]
+    spans = _in_time_range(summary, summary.get("spans"),
+                           lambda within: spans_of_trace(con, trace_id, within))
+    calls: Rows = []
+    if summary.get("tool_calls"):  # a trace without tool calls needs no lookup
+        calls = _in_time_range(summary, summary["tool_calls"],
+                               lambda within: _tool_call_rows(con, trace_id, within))
     nodes = {s["span_id"]: SpanNode(s) for s in spans}
     by_span = {s["span_id"]: s for s in spans}
     absorbed = _attach_tool_calls(nodes, by_span, calls)
