@@ -96,14 +96,14 @@ WITH {_ASKED}, {_RESULTS}, {_TOOL_SPANS},
 -- call of a tool is the k-th unmatched span of that tool in the same trace.
 unmatched_asked AS (
   SELECT a.trace_id, a.llm_span_id, a.idx,
-         row_number() OVER (PARTITION BY a.trace_id, a.tool_name ORDER BY a.start_time, a.source_row, a.idx) AS k,
+         row_number() OVER (PARTITION BY a.trace_id, a.tool_name ORDER BY a.start_time, a.source_row, a.llm_span_id, a.idx) AS k,
          a.tool_name
   FROM asked a
   WHERE EXISTS (SELECT 1 FROM tool_spans)  -- most logs have no tool spans: skip the window
     AND NOT EXISTS (SELECT 1 FROM tool_spans t WHERE t.trace_id = a.trace_id AND t.tool_call_id = a.call_id)
 ), unmatched_spans AS (
   SELECT t.trace_id, t.span_id, t.tool_name,
-         row_number() OVER (PARTITION BY t.trace_id, t.tool_name ORDER BY t.start_time, t.source_row) AS k
+         row_number() OVER (PARTITION BY t.trace_id, t.tool_name ORDER BY t.start_time, t.source_row, t.span_id) AS k
   FROM tool_spans t
   WHERE NOT EXISTS (SELECT 1 FROM asked a WHERE a.trace_id = t.trace_id AND a.call_id = t.tool_call_id)
 ), by_order AS (
@@ -133,7 +133,8 @@ joined AS (
     AND NOT EXISTS (SELECT 1 FROM by_order bo WHERE bo.trace_id = t.trace_id AND bo.span_id = t.span_id)
 )
 SELECT trace_id, llm_span_id, tool_span_id, call_id, tool_name, arguments, result, result_source,
-       row_number() OVER (PARTITION BY trace_id ORDER BY t0, r0, idx)::INTEGER AS seq,
+       row_number() OVER (PARTITION BY trace_id
+                          ORDER BY t0, r0, coalesce(llm_span_id, tool_span_id), idx)::INTEGER AS seq,
        t0 AS start_time
 FROM joined
 """
@@ -141,13 +142,13 @@ FROM joined
 _REBUILD_SUMMARY = """
 INSERT INTO trace_summary
 -- the columns it needs only: a CTE read twice is materialized, and the bodies are most of a span
-WITH s AS NOT MATERIALIZED (SELECT trace_id, start_time, source_row, duration_ms, kind, model, prompt_tokens,
+WITH s AS NOT MATERIALIZED (SELECT trace_id, span_id, start_time, source_row, duration_ms, kind, model, prompt_tokens,
                   completion_tokens, total_tokens, cost_usd, cost_source, status, metadata
            FROM spans WHERE __SCOPE__),
 tags AS (
   SELECT trace_id, map_from_entries(list_sort(list({'key': k, 'value': v}))) AS tags
-  FROM (SELECT trace_id, e.key AS k, first(e.value ORDER BY start_time, source_row) AS v
-        FROM (SELECT trace_id, start_time, source_row, unnest(map_entries(metadata)) AS e
+  FROM (SELECT trace_id, e.key AS k, first(e.value ORDER BY start_time, source_row, span_id) AS v
+        FROM (SELECT trace_id, span_id, start_time, source_row, unnest(map_entries(metadata)) AS e
               FROM s WHERE metadata IS NOT NULL)
         GROUP BY trace_id, e.key)
   GROUP BY trace_id

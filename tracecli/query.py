@@ -165,7 +165,7 @@ def spans_of_trace(con: duckdb.DuckDBPyConnection, trace_id: str,
     bounds = " AND start_time BETWEEN ? AND ?" if within else ""
     return decode_json(rows_of(con.execute(
         f"SELECT * EXCLUDE (ingest_id) FROM spans WHERE trace_id = ?{bounds} "  # noqa: S608
-        "ORDER BY start_time NULLS LAST, source_file, source_row",
+        "ORDER BY start_time NULLS LAST, source_file, source_row, span_id",
         [trace_id, *(within or ())],
     )))
 
@@ -177,7 +177,7 @@ def list_spans(con: duckdb.DuckDBPyConnection, f: Filters, trace_id: str | None,
     if trace_id:
         w.add("s.trace_id = ?", trace_id)
     sql = (f"SELECT s.* EXCLUDE (ingest_id) FROM spans s WHERE {w.sql()} "  # noqa: S608
-           "ORDER BY s.start_time NULLS LAST, s.trace_id, s.source_file, s.source_row")
+           "ORDER BY s.start_time NULLS LAST, s.trace_id, s.source_file, s.source_row, s.span_id")
     params = list(w.params)
     if limit:
         sql += " LIMIT ?"
