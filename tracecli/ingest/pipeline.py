@@ -115,10 +115,9 @@ def _stage(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader, optio
     params = [source.path, source.label]
     try:
         mapped = _mapped(con, source, reader, options)
+        insert = _insert_new if _first_record_stored(con, mapped, params, reader.table) else _insert_all
         with _unordered(con) if reader.row_per_record else nullcontext():
-            if not _first_record_stored(con, mapped, params, reader.table):
-                return _insert_all(con, mapped, params, reader.table, ingest_id)
-            return _insert_new(con, mapped, params, reader.table, ingest_id)
+            return insert(con, mapped, params, reader.table, ingest_id)
     except duckdb.Error as exc:
         # a damaged Parquet file raises engine errors of many kinds
         if isinstance(exc, READ_ERRORS) or source.container == "parquet":
@@ -186,7 +185,8 @@ TIME_COLUMN = {"spans": "start_time", "feedback": "created_at"}
 
 def _drop_duplicates(con: duckdb.DuckDBPyConnection, table: str, ingest_id: int) -> int:
     """Remove this ingest's rows whose records are stored already, or repeated within the ingest
-    (the first read is kept); returns how many."""
+    (one copy is kept: the earlier file's; within a file read unordered, either); returns how
+    many."""
     when = TIME_COLUMN[table]
     span = con.execute(f"SELECT min({when}), max({when}) FROM {table} WHERE ingest_id = $1",  # noqa: S608
                        [ingest_id]).fetchone()
