@@ -12,13 +12,13 @@ from tracecli.errors import ExitCode, TraceCliError
 from tracecli.query import Filters, rows_of, span_where
 from tracecli.rollup import SUMS
 
-# group name -> SQL expression over spans (alias s); the tag key is always a parameter
+# group name -> SQL expression over spans; the tag key is always a parameter
 _GROUPS = {
-    "model": "coalesce(s.model, '(unknown)')",
-    "provider": "coalesce(s.provider, '(unknown)')",
-    "trace": "s.trace_id",
-    "day": "coalesce(strftime(s.start_time, '%Y-%m-%d'), '(unknown)')",
-    "kind": "coalesce(s.kind, '(unknown)')",
+    "model": "coalesce(model, '(unknown)')",
+    "provider": "coalesce(provider, '(unknown)')",
+    "trace": "trace_id",
+    "day": "coalesce(strftime(start_time, '%Y-%m-%d'), '(unknown)')",
+    "kind": "coalesce(kind, '(unknown)')",
 }
 GROUP_CHOICES = (*_GROUPS, "tag", "tag:KEY")
 
@@ -117,13 +117,10 @@ def totals(con: duckdb.DuckDBPyConnection, grouping: Grouping, filters: Filters,
     return [_named(r) for r in found], _named(total)
 
 
-# Groupings the ingest-time roll-up (tracecli.rollup) answers, over its columns.
-_ROLLUP_GROUPS = {
-    "model": "coalesce(model, '(unknown)')",
-    "provider": "coalesce(provider, '(unknown)')",
-    "day": "coalesce(strftime(day, '%Y-%m-%d'), '(unknown)')",
-    "kind": "coalesce(kind, '(unknown)')",
-}
+# Groupings the ingest-time roll-up (tracecli.rollup) answers, over its columns (which are
+# the spans' own, but for the day).
+_ROLLUP_GROUPS = {**{by: _GROUPS[by] for by in ("model", "provider", "kind")},
+                  "day": "coalesce(strftime(day, '%Y-%m-%d'), '(unknown)')"}
 _RESUM = """CAST(coalesce(sum(calls), 0) AS BIGINT) AS calls,
   CAST(sum(prompt_tokens) AS BIGINT) AS prompt_tokens,
   CAST(sum(completion_tokens) AS BIGINT) AS completion_tokens,
