@@ -267,12 +267,6 @@ def build_store(store: Path, dest: Path, spans: int) -> None:
                 FROM spans WHERE ingest_id = 1""",  # noqa: S608 - benchmark-internal
             {"k": str(k), "n": k, "shift": shift})
         con.execute(
-            f"""INSERT INTO tool_calls SELECT * REPLACE ({tid} AS trace_id,
-                   llm_span_id || '#' || $k AS llm_span_id, tool_span_id || '#' || $k AS tool_span_id,
-                   start_time + $shift AS start_time)
-                FROM tool_calls WHERE trace_id IN (SELECT trace_id FROM spans WHERE ingest_id = 1)""",  # noqa: S608
-            {"k": str(k), "shift": shift})
-        con.execute(
             f"""INSERT INTO trace_summary SELECT * REPLACE ({tid} AS trace_id,
                    start_time + $shift AS start_time, end_time + $shift AS end_time,
                    {TRACE_KEY_SQL.format(tid)} AS trace_key)

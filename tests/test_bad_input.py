@@ -40,7 +40,6 @@ def snapshot(db: Path) -> tuple[Any, ...]:
             "SELECT record_key, trace_id, ingest_id FROM spans ORDER BY ALL",
             "SELECT ingest_id, records, spans_added FROM ingests ORDER BY ALL",
             "SELECT trace_id, spans, llm_calls, tool_calls FROM trace_summary ORDER BY ALL",
-            "SELECT count(*) FROM tool_calls",
         ))
 
 

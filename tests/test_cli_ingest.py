@@ -40,7 +40,7 @@ def test_reingest_adds_nothing(cli: Invoke, isolated_store: Path) -> None:
     assert "added 0 spans" in again.stderr and "30 already stored" in again.stderr
     assert "added 3 feedback" in again.stderr and "(3 feedback, 30 portkey)" in again.stderr
     assert _count(isolated_store, "SELECT count(*) FROM spans") == 15
-    assert _count(isolated_store, "SELECT count(*) FROM tool_calls") == 6
+    assert _count(isolated_store, "SELECT sum(tool_calls) FROM trace_summary") == 6
     assert _count(isolated_store, "SELECT count(*) FROM trace_summary") == 8
 
 

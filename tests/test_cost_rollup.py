@@ -76,7 +76,7 @@ def test_a_store_from_before_the_rollup_gets_one_on_migrating(cli: Invoke, isola
     before = _cost(cli, "tag:env")
     with duckdb.connect(str(isolated_store)) as con:  # as tracecli left it before the roll-up
         con.execute("DROP TABLE cost_rollup")
-        con.execute("DELETE FROM schema_migrations WHERE name = '007_cost_rollup'")
+        con.execute("DELETE FROM schema_migrations WHERE version >= 7")
     _same(_cost(cli, "tag:env"), before)
     assert cli("ingest", str(_more_calls(tmp_path / "more.jsonl"))).exit_code == 0
     _check_every_grouping(cli)

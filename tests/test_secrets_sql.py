@@ -45,7 +45,7 @@ def _state(db: Path) -> tuple:
         return tuple(con.execute(sql).fetchall() for sql in (
             "SELECT table_name FROM information_schema.tables ORDER BY 1",
             "SELECT count(*) FROM spans", "SELECT count(*) FROM trace_summary",
-            "SELECT count(*) FROM tool_calls", "SELECT count(*) FROM ingests"))
+            "SELECT count(*) FROM ingests"))
 
 
 @pytest.mark.parametrize("option", OPTIONS, ids=lambda o: " ".join(o[:2]))

@@ -31,7 +31,8 @@ def test_blank_store_has_the_current_schema(cli: Invoke, isolated_store: Path) -
     assert _version(isolated_store) == SCHEMA_VERSION
     with duckdb.connect(str(isolated_store), read_only=True) as con:
         tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-    assert {"spans", "tool_calls", "trace_summary", "ingests", "schema_migrations"} <= tables
+    assert {"spans", "trace_summary", "cost_rollup", "ingests", "schema_migrations"} <= tables
+    assert "tool_calls" not in tables  # derived when shown since migration 008
 
 
 @pytest.mark.parametrize("version", range(1, SCHEMA_VERSION))
@@ -85,11 +86,16 @@ def test_a_file_that_is_not_a_store_is_a_clean_error(cli: Invoke, isolated_store
 
 def test_a_store_from_before_tool_call_times_and_trace_keys_still_shows_its_traces(
         cli: Invoke, isolated_store: Path) -> None:
-    """Migrations 005-007 fill what they add from the rows already stored."""
+    """Migrations 005-008 fill what they add from the rows already stored (and drop the stored
+    tool calls that `show` now derives)."""
     assert cli("ingest", str(SAMPLE_JSONL)).exit_code == 0
     shown = cli("show", REFERENCE_TRACE).stdout
     with duckdb.connect(str(isolated_store)) as con:  # as tracecli left it at schema version 4
-        con.execute("ALTER TABLE tool_calls DROP COLUMN start_time")
+        con.execute("CREATE TABLE tool_calls (trace_id VARCHAR NOT NULL, llm_span_id VARCHAR, "
+                    "tool_span_id VARCHAR, call_id VARCHAR, tool_name VARCHAR, arguments JSON, "
+                    "result VARCHAR, result_source VARCHAR, seq INTEGER)")
+        con.execute("INSERT INTO tool_calls (trace_id, llm_span_id, call_id, tool_name, seq) "
+                    "SELECT trace_id, span_id, 'call_1', 'multiply', 1 FROM spans LIMIT 1")
         con.execute("ALTER TABLE trace_summary DROP COLUMN trace_key")
         con.execute("DROP TABLE cost_rollup")
         con.execute("DELETE FROM schema_migrations WHERE version > 4")
@@ -98,5 +104,6 @@ def test_a_store_from_before_tool_call_times_and_trace_keys_still_shows_its_trac
     assert result.stdout == shown and "exponentiate(base=3, exponent=5)" in shown
     assert _version(isolated_store) == SCHEMA_VERSION
     with duckdb.connect(str(isolated_store), read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM tool_calls WHERE start_time IS NULL").fetchone() == (0,)
+        assert con.execute("SELECT count(*) FROM information_schema.tables "
+                           "WHERE table_name = 'tool_calls'").fetchone() == (0,)
         assert con.execute("SELECT count(*) FROM trace_summary WHERE trace_key IS NULL").fetchone() == (0,)

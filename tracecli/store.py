@@ -205,6 +205,12 @@ def _cost_rollup(con: duckdb.DuckDBPyConnection) -> None:
     rollup.create(con)
 
 
+def _drop_tool_calls(con: duckdb.DuckDBPyConnection) -> None:
+    """Tool calls are derived when a trace is shown (tracecli.toolcalls): storing them cost each
+    ingest a second parse of every request, and the store a copy of every argument and result."""
+    con.execute("DROP TABLE IF EXISTS tool_calls")
+
+
 # Append-only: never edit or reorder an entry once released; add a new one instead.
 MIGRATIONS: list[tuple[str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
     ("001_spans_tool_calls_summary_ingests_feedback", _create_spans),
@@ -214,6 +220,7 @@ MIGRATIONS: list[tuple[str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
     ("005_tool_call_times", _tool_call_times),
     ("006_trace_summary_key", _trace_summary_key),
     ("007_cost_rollup", _cost_rollup),
+    ("008_drop_tool_calls", _drop_tool_calls),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -1,20 +1,19 @@
 """One trace as a tree: spans nested by parent id, each LLM call holding the tool calls it asked
-for (arguments and results joined at ingest), and the final answer."""
+for (arguments and results: tracecli.toolcalls), and the final answer."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import duckdb
 
+from tracecli import toolcalls
 from tracecli.errors import NotFound
 from tracecli.query import (
     FEEDBACK_FIELDS,
     FEEDBACK_JOIN,
-    decode_json,
     resolve_trace_id,
     rows_of,
     spans_of_trace,
@@ -85,15 +84,6 @@ def _text(content: Any) -> str | None:
     return None
 
 
-def _tool_call_rows(con: duckdb.DuckDBPyConnection, trace_id: str,
-                    within: tuple[datetime, datetime] | None) -> list[dict[str, Any]]:
-    bounds = " AND start_time BETWEEN ? AND ?" if within else ""
-    return decode_json(rows_of(con.execute(
-        f"SELECT * EXCLUDE (start_time) FROM tool_calls WHERE trace_id = ?{bounds} ORDER BY seq",  # noqa: S608
-        [trace_id, *(within or ())],
-    )), ("arguments",))
-
-
 def _summary(con: duckdb.DuckDBPyConnection, trace_id: str) -> dict[str, Any] | None:
     rows = rows_of(con.execute(
         f"SELECT t.* EXCLUDE (trace_key), {FEEDBACK_FIELDS} FROM trace_summary t {FEEDBACK_JOIN} "  # noqa: S608
@@ -103,18 +93,17 @@ def _summary(con: duckdb.DuckDBPyConnection, trace_id: str) -> dict[str, Any] | 
     return rows[0] if rows else None
 
 
-Rows = list[dict[str, Any]]
-
-
-def _in_time_range(summary: dict[str, Any], expected: int | None,
-                   fetch: Callable[[tuple[datetime, datetime] | None], Rows]) -> Rows:
-    """A trace's rows looked up within its time range, which lets DuckDB skip every other row
-    group of a big store; a trace with untimed rows (fewer found than it has) needs a full look."""
-    if summary.get("start_time") and summary.get("end_time"):
-        rows = fetch((summary["start_time"], summary["end_time"]))
-        if len(rows) == expected:
-            return rows
-    return fetch(None)
+def _spans(con: duckdb.DuckDBPyConnection, summary: dict[str, Any]
+           ) -> tuple[list[dict[str, Any]], tuple[datetime, datetime] | None]:
+    """A trace's spans, looked up within its time range, which lets DuckDB skip every other row
+    group of a big store; a trace with untimed spans (fewer found than it has) needs a full look.
+    Returns the range that found them all, if one did."""
+    within = (summary["start_time"], summary["end_time"])
+    if all(within):
+        spans = spans_of_trace(con, summary["trace_id"], within)
+        if len(spans) == summary.get("spans"):
+            return spans, within
+    return spans_of_trace(con, summary["trace_id"]), None
 
 
 def build(con: duckdb.DuckDBPyConnection, trace_ref: str, *, all_spans: bool = False) -> TraceTree:
@@ -122,13 +111,9 @@ def build(con: duckdb.DuckDBPyConnection, trace_ref: str, *, all_spans: bool = F
     summary = _summary(con, trace_ref) or _summary(con, resolve_trace_id(con, trace_ref))
     if summary is None:
         raise NotFound(f"no trace matches {trace_ref!r}")
-    trace_id = summary["trace_id"]
-    spans = _in_time_range(summary, summary.get("spans"),
-                           lambda within: spans_of_trace(con, trace_id, within))
-    calls: Rows = []
-    if summary.get("tool_calls"):  # a trace without tool calls needs no lookup
-        calls = _in_time_range(summary, summary["tool_calls"],
-                               lambda within: _tool_call_rows(con, trace_id, within))
+    spans, within = _spans(con, summary)
+    # a trace without tool calls needs no lookup
+    calls = toolcalls.rows(con, summary["trace_id"], within) if summary.get("tool_calls") else []
     nodes = {s["span_id"]: SpanNode(s) for s in spans}
     by_span = {s["span_id"]: s for s in spans}
     absorbed = _attach_tool_calls(nodes, by_span, calls)

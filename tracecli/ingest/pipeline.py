@@ -416,7 +416,7 @@ def _record_ingest(con: duckdb.DuckDBPyConnection, ingest_id: int, labels: list[
 def _count_added(con: duckdb.DuckDBPyConnection, ingest_id: int, result: IngestResult) -> None:
     row = con.execute(
         """SELECT count(DISTINCT trace_id), count(*) FILTER (WHERE kind = 'llm'),
-                  (SELECT count(*) FROM new_tool_calls)
+                  (SELECT sum(n) FROM tool_counts)
            FROM spans WHERE ingest_id = $1""", [ingest_id]
     ).fetchone()
     if row:
