@@ -24,7 +24,7 @@ tags AS (
         GROUP BY trace_id, e.key)
   GROUP BY trace_id
 ),
-tools AS (SELECT trace_id, n FROM tool_counts),
+tools AS (__TOOL_COUNTS__),
 agg AS (
   SELECT trace_id,
          min(start_time) AS start_time,
@@ -53,7 +53,7 @@ FROM agg LEFT JOIN tags USING (trace_id) LEFT JOIN tools USING (trace_id)
 
 def refresh(con: duckdb.DuckDBPyConnection, ingest_id: int) -> None:
     """Rebuild the summaries of the traces ingest `ingest_id` touched, listed into the temp table
-    `affected`; their tool-call counts are left in the temp table `tool_counts`.
+    `affected`.
 
     Traces that are wholly new (the usual case) are derived from this ingest's rows alone, which
     are the store's newest, so the work is proportional to the ingest, not the store. A trace
@@ -71,6 +71,7 @@ def refresh(con: duckdb.DuckDBPyConnection, ingest_id: int) -> None:
     else:
         scope = "ingest_id = $1"
     params = [ingest_id] if "$1" in scope else []
-    con.execute(f"CREATE OR REPLACE TEMP TABLE tool_counts AS {toolcalls.counts_sql(scope)}", params)
-    con.execute(_REBUILD_SUMMARY.replace("__SCOPE__", scope)
+    found = con.execute(f"SELECT count(*) FROM spans WHERE {scope} AND kind = 'tool'", params).fetchone()
+    counts = toolcalls.counts_sql(scope, tool_spans=bool(found and found[0]))
+    con.execute(_REBUILD_SUMMARY.replace("__TOOL_COUNTS__", counts).replace("__SCOPE__", scope)
                 .replace("__TRACE_KEY__", TRACE_KEY_SQL.format("agg.trace_id")), params)

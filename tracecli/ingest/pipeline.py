@@ -416,7 +416,8 @@ def _record_ingest(con: duckdb.DuckDBPyConnection, ingest_id: int, labels: list[
 def _count_added(con: duckdb.DuckDBPyConnection, ingest_id: int, result: IngestResult) -> None:
     row = con.execute(
         """SELECT count(DISTINCT trace_id), count(*) FILTER (WHERE kind = 'llm'),
-                  (SELECT sum(n) FROM tool_counts)
+                  (SELECT sum(tool_calls) FROM trace_summary
+                   WHERE trace_id IN (SELECT trace_id FROM affected))
            FROM spans WHERE ingest_id = $1""", [ingest_id]
     ).fetchone()
     if row:
