@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from tests.conftest import (
     ROOT,
@@ -16,6 +17,7 @@ from tests.conftest import (
     Invoke,
     sample_rows,
 )
+from tracecli.ingest import pipeline
 
 
 def _count(db: Path, sql: str) -> int:
@@ -183,3 +185,28 @@ def test_source_row_numbers_records_without_ids(cli: Invoke, tmp_path: Path) -> 
         rows[s["source_format"]].add(s["source_row"])
     assert rows["portkey"] == {None}
     assert rows["otlp"] == {1, 2}  # two lines of resourceSpans, several spans each
+
+
+def test_a_line_longer_than_16_mib_is_ingested_whole(cli: Invoke, isolated_store: Path,
+                                                     tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lines are first read with DuckDB's least buffers (16 MiB); where a longer line (an inline
+    image) does not fit them, the ingest runs again with room for it, and nothing lands twice."""
+    rows = sample_rows()
+    filler = [{**rows[i % len(rows)], "id": f"fill-{i}", "trace_id": f"fill-{i // 4}"}
+              for i in range(8000)]  # ~15 MiB: the image line crosses DuckDB's first buffer
+    image = "data:image/png;base64," + "iVBORw0KGgo" * (2 << 20)  # 22 MiB
+    with_image = sample_rows()[1]
+    with_image["request"]["messages"].append(
+        {"role": "user", "content": [{"type": "image_url", "image_url": {"url": image}}]})
+    path = tmp_path / "with_image.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in [*filler, with_image]))
+    line_limits = []
+    run = pipeline._run
+    monkeypatch.setattr(pipeline, "_run", lambda *a: line_limits.append(a[-1]) or run(*a))
+    result = cli("ingest", str(path))
+    assert result.exit_code == 0, result.stderr
+    assert line_limits == [pipeline.MAX_LINE, pipeline.LONG_LINE]  # the case under test
+    assert "added 8,001 spans" in result.stderr
+    assert _count(isolated_store, "SELECT count(*) FROM spans") == 8001
+    assert _count(isolated_store, "SELECT max(strlen(CAST(request AS VARCHAR))) FROM spans") > len(image)

@@ -61,7 +61,7 @@ class IngestResult:
         return self.bytes / 1e6 / self.seconds if self.seconds else 0.0
 
 
-def _relation_sql(source: Source, reader: Reader, columns: dict[str, str]) -> str:
+def _relation_sql(source: Source, reader: Reader, columns: dict[str, str], max_line: int) -> str:
     """The `src` relation: declared columns plus record number and file label (parameters 1, 2).
 
     DuckDB numbers JSON records only through a window over the whole file, which runs on one
@@ -73,21 +73,28 @@ def _relation_sql(source: Source, reader: Reader, columns: dict[str, str]) -> st
     if source.container == "parquet":
         return _cast_parquet(columns, numbered=not reader.row_per_record)
     row = "NULL::BIGINT" if reader.row_per_record else "row_number() OVER ()"
-    return f"SELECT *, {row} AS _row, $2::VARCHAR AS _file FROM {_scan_json(source, reader)}"
+    return f"SELECT *, {row} AS _row, $2::VARCHAR AS _file FROM {_scan_json(source, reader, max_line)}"
 
 
 # DuckDB's JSON reader allocates buffers of twice the largest object it allows, per thread:
-# 1 GiB made an ingest of any JSONL file hold 3+ GB. A JSONL line is one call (64 MiB leaves
-# room for inline images); a whole JSON document may be one big object.
-MAX_LINE = 64 << 20
+# 1 GiB made an ingest of any JSONL file hold 3+ GB, and 64 MiB made a 1M-line ingest 7% slower
+# than 16 MiB (DuckDB's least), in page faults. A JSONL line is one call: an ingest reads lines
+# of up to 16 MiB, and runs again allowing 256 MiB if one is longer (inline images). A whole
+# JSON document may be one big object.
+MAX_LINE = 16 << 20
+LONG_LINE = 256 << 20
 MAX_DOCUMENT = 1 << 30
 
 
-def _scan_json(source: Source, reader: Reader) -> str:
+class _LongLine(Exception):
+    """A JSONL line longer than the ingest allowed: it runs again, allowing LONG_LINE."""
+
+
+def _scan_json(source: Source, reader: Reader, max_line: int) -> str:
     """read_json over the reader's declared columns (the path is parameter 1)."""
     fmt = "newline_delimited" if source.container == "jsonl" else "auto"
     compression = "gzip" if source.gzipped else "none"
-    largest = MAX_LINE if source.container == "jsonl" else MAX_DOCUMENT
+    largest = max_line if source.container == "jsonl" else MAX_DOCUMENT
     return (
         f"read_json($1, columns = {columns_literal(reader.columns)}, format = '{fmt}', "
         f"compression = '{compression}', maximum_object_size = {largest})"
@@ -95,17 +102,17 @@ def _scan_json(source: Source, reader: Reader) -> str:
 
 
 def _mapped(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader,
-            options: ReadOptions) -> str:
+            options: ReadOptions, max_line: int) -> str:
     """The file's records as span (or feedback) rows, masked when asked."""
     columns = _parquet_select(reader, _parquet_columns(con, source)) if (
         source.container == "parquet") else {}
-    relation = _relation_sql(source, reader, columns)
+    relation = _relation_sql(source, reader, columns, max_line)
     mapped = f"WITH src AS ({relation}) SELECT * FROM ({reader.select(options)})"
     return redact.wrap(con, mapped, [source.path, source.label]) if options.redact else mapped
 
 
 def _stage(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader, options: ReadOptions,
-           ingest_id: int) -> int:
+           ingest_id: int, max_line: int) -> int:
     """Insert one file's records; returns how many it holds.
 
     A file whose first record is new is inserted whole, in parallel (duplicates are dropped once
@@ -114,11 +121,13 @@ def _stage(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader, optio
     records the store lacks, so re-reading a file costs a fraction of its first ingest."""
     params = [source.path, source.label]
     try:
-        mapped = _mapped(con, source, reader, options)
+        mapped = _mapped(con, source, reader, options, max_line)
         insert = _insert_new if _first_record_stored(con, mapped, params, reader.table) else _insert_all
         with _unordered(con) if reader.row_per_record else nullcontext():
             return insert(con, mapped, params, reader.table, ingest_id)
     except duckdb.Error as exc:
+        if "maximum_object_size" in str(exc) and max_line < LONG_LINE:
+            raise _LongLine from exc
         # a damaged Parquet file raises engine errors of many kinds
         if isinstance(exc, READ_ERRORS) or source.container == "parquet":
             raise _read_error(source, exc, reader) from exc
@@ -312,24 +321,29 @@ def ingest(
         registry.install_macros(con)
         if options.redact:
             redact.install(con)
-        before, bounded = copy.deepcopy(result), False
+        before, bounded, max_line = copy.deepcopy(result), False, MAX_LINE
         try:
             with _bounded_memory(con) as bounded:
-                _run(con, plan, sources, options, progress, result)
+                try:
+                    _run(con, plan, sources, options, progress, result, max_line)
+                except _LongLine:  # rolled back whole: once more, allowing long lines
+                    result, max_line = copy.deepcopy(before), LONG_LINE
+                    _run(con, plan, sources, options, progress, result, max_line)
         except duckdb.OutOfMemoryException:
             # one huge record (a 50 MB line) needs more than the cap in one piece: the ingest
             # rolled back whole, so it runs again with DuckDB's own limit
             if not bounded:
                 raise
             result = before
-            _run(con, plan, sources, options, progress, result)
+            _run(con, plan, sources, options, progress, result, max_line)
     result.duplicates = result.records - result.spans_added - result.feedback_added
     result.seconds = time.perf_counter() - started
     return result
 
 
 def _run(con: duckdb.DuckDBPyConnection, plan: list[tuple[Source, Reader]], sources: list[Source],
-         options: ReadOptions, progress: Progress | None, result: IngestResult) -> None:
+         options: ReadOptions, progress: Progress | None, result: IngestResult,
+         max_line: int) -> None:
     con.execute("BEGIN TRANSACTION")
     try:
         ingest_id = _next_ingest_id(con)
@@ -337,7 +351,7 @@ def _run(con: duckdb.DuckDBPyConnection, plan: list[tuple[Source, Reader]], sour
         for source, reader in plan:
             if progress:
                 progress(source, result.bytes, total_bytes)
-            n = _stage(con, source, reader, options, ingest_id)
+            n = _stage(con, source, reader, options, ingest_id, max_line)
             result.records += n
             result.by_format[reader.name] += n
             result.files += 1
