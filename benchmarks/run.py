@@ -245,6 +245,7 @@ def build_store(store: Path, dest: Path, spans: int) -> None:
     import duckdb
 
     from tracecli import rollup
+    from tracecli.ingest import pipeline
     from tracecli.store import TRACE_KEY_SQL
 
     remove_db(dest)
@@ -277,7 +278,7 @@ def build_store(store: Path, dest: Path, spans: int) -> None:
         con.execute("COMMIT")
     con.execute("DELETE FROM cost_rollup")  # sums by day: made again from the shifted spans
     rollup.add(con)
-    con.execute("CHECKPOINT")
+    pipeline.settle(con, copies)  # as an ingest leaves the store
     con.close()
 
 

@@ -210,3 +210,12 @@ def test_a_line_longer_than_16_mib_is_ingested_whole(cli: Invoke, isolated_store
     assert "added 8,001 spans" in result.stderr
     assert _count(isolated_store, "SELECT count(*) FROM spans") == 8001
     assert _count(isolated_store, "SELECT max(strlen(CAST(request AS VARCHAR))) FROM spans") > len(image)
+
+
+def test_each_ingest_records_when_it_started_and_finished(cli: Invoke, isolated_store: Path) -> None:
+    assert cli("ingest", str(SAMPLE_JSONL)).exit_code == 0
+    with duckdb.connect(str(isolated_store), read_only=True) as con:
+        started, finished, spans = con.execute(
+            "SELECT started_at, finished_at, spans_added FROM ingests").fetchone()
+    assert started < finished and spans == len(sample_rows())
+    assert not Path(f"{isolated_store}.wal").exists()  # written to the store file, not left in the log

@@ -325,17 +325,18 @@ def ingest(
         try:
             with _bounded_memory(con) as bounded:
                 try:
-                    _run(con, plan, sources, options, progress, result, max_line)
+                    ingest_id = _run(con, plan, sources, options, progress, result, max_line)
                 except _LongLine:  # rolled back whole: once more, allowing long lines
                     result, max_line = copy.deepcopy(before), LONG_LINE
-                    _run(con, plan, sources, options, progress, result, max_line)
+                    ingest_id = _run(con, plan, sources, options, progress, result, max_line)
         except duckdb.OutOfMemoryException:
             # one huge record (a 50 MB line) needs more than the cap in one piece: the ingest
             # rolled back whole, so it runs again with DuckDB's own limit
             if not bounded:
                 raise
             result = before
-            _run(con, plan, sources, options, progress, result, max_line)
+            ingest_id = _run(con, plan, sources, options, progress, result, max_line)
+        settle(con, ingest_id)
     result.duplicates = result.records - result.spans_added - result.feedback_added
     result.seconds = time.perf_counter() - started
     return result
@@ -343,7 +344,8 @@ def ingest(
 
 def _run(con: duckdb.DuckDBPyConnection, plan: list[tuple[Source, Reader]], sources: list[Source],
          options: ReadOptions, progress: Progress | None, result: IngestResult,
-         max_line: int) -> None:
+         max_line: int) -> int:
+    """The whole ingest, in one transaction; returns its id."""
     con.execute("BEGIN TRANSACTION")
     try:
         ingest_id = _next_ingest_id(con)
@@ -370,6 +372,19 @@ def _run(con: duckdb.DuckDBPyConnection, plan: list[tuple[Source, Reader]], sour
         con.execute("ROLLBACK")
         configure(con)
         raise
+    return ingest_id
+
+
+def settle(con: duckdb.DuckDBPyConnection, ingest_id: int) -> None:
+    """Write the ingest to the store file now, and record when it finished.
+
+    The checkpoint after a bulk insert (DuckDB writes big inserts straight to the file) leaves
+    the next checkpoint work that grows with the store: 0.3-0.7 s at 3-10M spans, paid by
+    whatever writes next, a 10k append included. A second checkpoint here pays it, so that the
+    next append costs in proportion to what it adds; after a small ingest it is cheap."""
+    con.execute("CHECKPOINT")
+    con.execute("UPDATE ingests SET finished_at = now()::TIMESTAMP WHERE ingest_id = $1", [ingest_id])
+    con.execute("CHECKPOINT")
 
 
 # An ingest of a big file streams, but DuckDB keeps the blocks it writes cached, and the joins
