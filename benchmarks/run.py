@@ -120,6 +120,15 @@ def median_run(cmd: list[str], runs: int, before: Callable[[], None] | None = No
                statistics.median(r.rss_mb for r in results))
 
 
+def copy_db(src: Path, dest: Path) -> None:
+    """A copy of a store, on disk before anything is timed: otherwise the timed command's first
+    fsync writes the whole copy out (a second or more for the 1 GB store)."""
+    remove_db(dest)
+    shutil.copyfile(src, dest)
+    with open(dest, "rb+") as f:
+        os.fsync(f.fileno())
+
+
 def remove_db(path: Path) -> None:
     for p in (path, Path(f"{path}.wal")):
         p.unlink(missing_ok=True)
@@ -248,8 +257,7 @@ def build_store(store: Path, dest: Path, spans: int) -> None:
     from tracecli.ingest import pipeline
     from tracecli.store import TRACE_KEY_SQL
 
-    remove_db(dest)
-    shutil.copyfile(store, dest)
+    copy_db(store, dest)
     con = duckdb.connect(str(dest))
     base = con.execute("SELECT count(*), max(start_time) - min(start_time) FROM spans").fetchone()
     assert base is not None
@@ -320,17 +328,10 @@ def bench_store(store: Path, work: Path, spans: int, runs: int, seed: int) -> No
     small, _ = generate.ensure(10_000, seed + 100, parquet=False)
     empty, appended = work / "empty.duckdb", work / "append.duckdb"
 
-    def fresh_copy() -> None:
-        remove_db(appended)
-        shutil.copyfile(big, appended)
-
-    def fresh_small_copy() -> None:
-        remove_db(appended)
-        shutil.copyfile(store, appended)
-
-    into_big = median_run([*cli, "ingest", str(small), "--db", str(appended), "-q"], runs, fresh_copy)
+    into_big = median_run([*cli, "ingest", str(small), "--db", str(appended), "-q"], runs,
+                          lambda: copy_db(big, appended))
     into_small = median_run([*cli, "ingest", str(small), "--db", str(appended), "-q"], runs,
-                            fresh_small_copy)
+                            lambda: copy_db(store, appended))
     into_empty = median_run([*cli, "ingest", str(small), "--db", str(empty), "-q"], runs,
                             lambda: remove_db(empty))
     small_spans = spans_in(store)

@@ -10,6 +10,15 @@ import duckdb
 from tracecli import toolcalls
 from tracecli.store import TRACE_KEY_SQL
 
+# The stored summaries of the traces in `affected` (row id, tool calls), found by their 64-bit
+# keys first: 10 ms at 2.5M traces, where matching every stored trace id took 30 ms. The
+# materialized CTE keeps DuckDB from reading the ids of all rows to match them.
+AFFECTED_SUMMARIES = """
+WITH by_key AS MATERIALIZED (
+  SELECT rowid AS rid, trace_id, tool_calls FROM trace_summary
+  WHERE trace_key IN (SELECT trace_key FROM affected))
+SELECT rid, tool_calls FROM by_key WHERE trace_id IN (SELECT trace_id FROM affected)"""
+
 _REBUILD_SUMMARY = """
 INSERT INTO trace_summary
 -- the columns it needs only: a CTE read twice is materialized, and the bodies are most of a span
@@ -59,15 +68,13 @@ def refresh(con: duckdb.DuckDBPyConnection, ingest_id: int) -> None:
     are the store's newest, so the work is proportional to the ingest, not the store. A trace
     that already had spans is rebuilt from all of them. Needs the ingest macros installed."""
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE affected AS SELECT DISTINCT trace_id FROM spans "
-        "WHERE ingest_id = $1", [ingest_id]
+        f"CREATE OR REPLACE TEMP TABLE affected AS SELECT trace_id, {TRACE_KEY_SQL.format('trace_id')} "
+        "AS trace_key FROM (SELECT DISTINCT trace_id FROM spans WHERE ingest_id = $1)", [ingest_id]
     )
-    row = con.execute(
-        "SELECT count(*) FROM trace_summary WHERE trace_id IN (SELECT trace_id FROM affected)"
-    ).fetchone()
+    row = con.execute(f"SELECT count(*) FROM ({AFFECTED_SUMMARIES})").fetchone()
     if row and row[0]:
         scope = "trace_id IN (SELECT trace_id FROM affected)"
-        con.execute("DELETE FROM trace_summary WHERE trace_id IN (SELECT trace_id FROM affected)")
+        con.execute(f"DELETE FROM trace_summary WHERE rowid IN (SELECT rid FROM ({AFFECTED_SUMMARIES}))")
     else:
         scope = "ingest_id = $1"
     params = [ingest_id] if "$1" in scope else []

@@ -444,10 +444,9 @@ def _record_ingest(con: duckdb.DuckDBPyConnection, ingest_id: int, labels: list[
 
 def _count_added(con: duckdb.DuckDBPyConnection, ingest_id: int, result: IngestResult) -> None:
     row = con.execute(
-        """SELECT count(DISTINCT trace_id), count(*) FILTER (WHERE kind = 'llm'),
-                  (SELECT sum(tool_calls) FROM trace_summary
-                   WHERE trace_id IN (SELECT trace_id FROM affected))
-           FROM spans WHERE ingest_id = $1""", [ingest_id]
+        f"""SELECT count(DISTINCT trace_id), count(*) FILTER (WHERE kind = 'llm'),
+                   (SELECT sum(tool_calls) FROM ({derive.AFFECTED_SUMMARIES}))
+            FROM spans WHERE ingest_id = $1""", [ingest_id]
     ).fetchone()
     if row:
         result.traces, result.llm_calls, result.tool_calls = (int(v or 0) for v in row)
