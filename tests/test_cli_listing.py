@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 
@@ -158,3 +159,20 @@ def test_issue_pipe_example_reads_every_sample_jsonl(cli: Invoke) -> None:
     assert "(unknown)" not in {r["group"] for r in doc["rows"]}
     assert doc["total"]["calls"] == len(sample_rows())
     assert doc["total"]["cost_usd"] == pytest.approx(sum(r["cost"] for r in sample_rows()) / 100)
+
+
+def test_trace_tags_take_each_keys_earliest_value(cli: Invoke, tmp_path: Path) -> None:
+    """A trace whose spans are tagged alike lists that map; one whose spans differ lists, per
+    key, the value of the earliest span that has it."""
+    rows = [r for r in sample_rows() if r["trace_id"] == "trc_7f3a2c91e4b0"]
+    alike = [{**r, "id": f"alike-{i}", "trace_id": "alike", "metadata": {"env": "prod", "team": "a"}}
+             for i, r in enumerate(rows)]
+    mixed = [{**r, "id": f"mixed-{i}", "trace_id": "mixed", "metadata": m} for i, (r, m) in enumerate(zip(
+        rows, [{"team": "b"}, {"env": "staging", "team": "c"}, {}, {"env": "prod", "user": "u1"}],
+        strict=True))]
+    path = tmp_path / "tags.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in reversed(alike + mixed)))  # order: by time
+    assert cli("ingest", str(path)).exit_code == 0
+    listed = {t["trace_id"]: t["tags"] for t in json.loads(cli("traces", "--format", "json").stdout)}
+    assert listed == {"alike": {"env": "prod", "team": "a"},
+                      "mixed": {"env": "staging", "team": "b", "user": "u1"}}

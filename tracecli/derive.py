@@ -25,13 +25,23 @@ INSERT INTO trace_summary
 WITH s AS NOT MATERIALIZED (SELECT trace_id, span_id, start_time, source_row, duration_ms, kind, model, prompt_tokens,
                   completion_tokens, total_tokens, cost_usd, cost_source, status, metadata
            FROM spans WHERE __SCOPE__),
+-- A trace's tags: per key, the value its earliest span gives. Most traces tag every span alike
+-- (one hash, 64 bits, tells): their tags are that map; the others are unnested key by key.
+shapes AS (
+  SELECT trace_id, min(hash(metadata)) = max(hash(metadata)) AS uniform, any_value(metadata) AS one
+  FROM s WHERE metadata IS NOT NULL GROUP BY trace_id
+),
 tags AS (
   SELECT trace_id, map_from_entries(list_sort(list({'key': k, 'value': v}))) AS tags
   FROM (SELECT trace_id, e.key AS k, first(e.value ORDER BY start_time, source_row, span_id) AS v
         FROM (SELECT trace_id, span_id, start_time, source_row, unnest(map_entries(metadata)) AS e
-              FROM s WHERE metadata IS NOT NULL)
+              FROM s WHERE metadata IS NOT NULL
+                AND trace_id IN (SELECT trace_id FROM shapes WHERE NOT uniform))
         GROUP BY trace_id, e.key)
   GROUP BY trace_id
+  UNION ALL
+  SELECT trace_id, map_from_entries(list_sort(map_entries(one))) FROM shapes
+  WHERE uniform AND cardinality(one) > 0
 ),
 tools AS (__TOOL_COUNTS__),
 agg AS (

@@ -3,7 +3,7 @@ request's tool message, or by the tool span that ran it), in trace order.
 
 They are derived from the bodies of a trace's spans when the trace is shown, not stored: one
 trace takes milliseconds, while storing them cost every ingest a second parse of every request
-(a third of its time) and the store a copy of every argument and result. Ingest keeps each
+(a fifth of its time) and the store a copy of every argument and result. Ingest keeps each
 trace's count (`counts_sql`), which needs no request parsed."""
 
 from __future__ import annotations
