@@ -123,6 +123,7 @@ def test_non_utf8_bytes(cli, isolated_store, seeded, tmp_path) -> None:
     (b"[1, 2, 3]", "expected a JSON object, got list"),
     (b'"just a string"', "expected a JSON object, got str"),
     (b"42", "expected a JSON object, got int"),
+    (b"null", "expected a JSON object, got null"),
     (b"\x00\x00\x00", "not valid JSON"),
     (b"\x1b]52;c;ZXZpbA==\x07", "not valid JSON"),
 ])
@@ -132,6 +133,19 @@ def test_line_that_is_not_an_object(cli, isolated_store, seeded, tmp_path, line,
     stderr = fails_cleanly(cli, isolated_store, seeded, bad, "odd.jsonl:2:", what)
     assert "\x1b" not in stderr and "\x00" not in stderr
     skips(cli, bad, tmp_path / "r.jsonl", 1, "odd.jsonl:2:")
+    assert spans(isolated_store) == 2 * len(good)
+
+
+@pytest.mark.parametrize("line", [b"{}", b'{"unrelated": 1, "fields": [2]}'])
+def test_object_with_none_of_the_formats_fields_is_no_record(cli, isolated_store, seeded, tmp_path,
+                                                            line) -> None:
+    """It used to become an empty span in a trace of its own."""
+    good = lines()
+    bad = write(tmp_path / "empty.jsonl", [*good[:3], line, *good[3:]])
+    fails_cleanly(cli, isolated_store, seeded, bad,
+                  "empty.jsonl:4: record has none of the fields this format reads")
+    result = cli("ingest", "--skip-bad", str(bad))  # dropped: there is nothing in it to keep
+    assert result.exit_code == 0, result.output
     assert spans(isolated_store) == 2 * len(good)
 
 

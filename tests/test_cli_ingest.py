@@ -203,7 +203,7 @@ def test_a_line_longer_than_16_mib_is_ingested_whole(cli: Invoke, isolated_store
     path.write_text("".join(json.dumps(r) + "\n" for r in [*filler, with_image]))
     line_limits = []
     run = pipeline._run
-    monkeypatch.setattr(pipeline, "_run", lambda *a: line_limits.append(a[-1]) or run(*a))
+    monkeypatch.setattr(pipeline, "_run", lambda *a: line_limits.append(a[-1].max_line) or run(*a))
     result = cli("ingest", str(path))
     assert result.exit_code == 0, result.stderr
     assert line_limits == [pipeline.MAX_LINE, pipeline.LONG_LINE]  # the case under test

@@ -9,7 +9,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
 import duckdb
@@ -17,7 +17,7 @@ import duckdb
 from tracecli import derive, pricing, redact, rollup
 from tracecli.errors import BadInput, TraceCliError
 from tracecli.ingest import content, macros, registry, salvage
-from tracecli.ingest.base import Reader, ReadOptions, columns_literal
+from tracecli.ingest.base import Reader, ReadOptions, columns_literal, q
 from tracecli.ingest.sources import (
     Source,
     expand,
@@ -61,7 +61,7 @@ class IngestResult:
         return self.bytes / 1e6 / self.seconds if self.seconds else 0.0
 
 
-def _relation_sql(source: Source, reader: Reader, columns: dict[str, str], max_line: int) -> str:
+def _relation_sql(source: Source, reader: Reader, columns: dict[str, str], reading: _Reading) -> str:
     """The `src` relation: declared columns plus record number and file label (parameters 1, 2).
 
     DuckDB numbers JSON records only through a window over the whole file, which runs on one
@@ -73,7 +73,18 @@ def _relation_sql(source: Source, reader: Reader, columns: dict[str, str], max_l
     if source.container == "parquet":
         return _cast_parquet(columns, numbered=not reader.row_per_record)
     row = "NULL::BIGINT" if reader.row_per_record else "row_number() OVER ()"
-    return f"SELECT *, {row} AS _row, $2::VARCHAR AS _file FROM {_scan_json(source, reader, max_line)}"
+    scan = f"SELECT *, {row} AS _row, $2::VARCHAR AS _file FROM {_scan_json(source, reader, reading.max_line)}"
+    return f"SELECT * FROM ({scan}) WHERE {_is_record(reader, reading.skip_bad)}"
+
+
+NO_FIELDS = "a record has none of the fields this format reads"
+
+
+def _is_record(reader: Reader, skip_bad: bool) -> str:
+    """A JSON value with none of the reader's fields (a `null` line, `{}`) holds no record:
+    the ingest fails on it, naming its line (`_read_error`), or with --skip-bad drops it."""
+    present = " OR ".join(f"{q(c)} IS NOT NULL" for c in reader.columns)
+    return f"({present})" if skip_bad else f"(({present}) OR error('{NO_FIELDS}'))"
 
 
 # DuckDB's JSON reader allocates buffers of twice the largest object it allows, per thread:
@@ -90,6 +101,13 @@ class _LongLine(Exception):
     """A JSONL line longer than the ingest allowed: it runs again, allowing LONG_LINE."""
 
 
+@dataclass(frozen=True)
+class _Reading:
+    """How one run of an ingest reads its JSON files."""
+    max_line: int = MAX_LINE
+    skip_bad: bool = False
+
+
 def _scan_json(source: Source, reader: Reader, max_line: int) -> str:
     """read_json over the reader's declared columns (the path is parameter 1)."""
     fmt = "newline_delimited" if source.container == "jsonl" else "auto"
@@ -102,17 +120,17 @@ def _scan_json(source: Source, reader: Reader, max_line: int) -> str:
 
 
 def _mapped(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader,
-            options: ReadOptions, max_line: int) -> str:
+            options: ReadOptions, reading: _Reading) -> str:
     """The file's records as span (or feedback) rows, masked when asked."""
     columns = _parquet_select(reader, _parquet_columns(con, source)) if (
         source.container == "parquet") else {}
-    relation = _relation_sql(source, reader, columns, max_line)
+    relation = _relation_sql(source, reader, columns, reading)
     mapped = f"WITH src AS ({relation}) SELECT * FROM ({reader.select(options)})"
     return redact.wrap(con, mapped, [source.path, source.label]) if options.redact else mapped
 
 
 def _stage(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader, options: ReadOptions,
-           ingest_id: int, max_line: int) -> int:
+           ingest_id: int, reading: _Reading) -> int:
     """Insert one file's records; returns how many it holds.
 
     A file whose first record is new is inserted whole, in parallel (duplicates are dropped once
@@ -121,12 +139,12 @@ def _stage(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader, optio
     records the store lacks, so re-reading a file costs a fraction of its first ingest."""
     params = [source.path, source.label]
     try:
-        mapped = _mapped(con, source, reader, options, max_line)
+        mapped = _mapped(con, source, reader, options, reading)
         insert = _insert_new if _first_record_stored(con, mapped, params, reader.table) else _insert_all
         with _unordered(con) if reader.row_per_record else nullcontext():
             return insert(con, mapped, params, reader.table, ingest_id)
     except duckdb.Error as exc:
-        if "maximum_object_size" in str(exc) and max_line < LONG_LINE:
+        if "maximum_object_size" in str(exc) and reading.max_line < LONG_LINE:
             raise _LongLine from exc
         # a damaged Parquet file raises engine errors of many kinds
         if isinstance(exc, READ_ERRORS) or source.container == "parquet":
@@ -274,7 +292,7 @@ def _read_error(source: Source, exc: duckdb.Error, reader: Reader) -> TraceCliEr
         where = f"{source.label}:{found[0]}" if found else source.label
         return BadInput(f"{where}: a record lacks {' / '.join(required) or 'its id'}")
     if source.container == "jsonl":
-        found = locate_bad_line(source)
+        found = locate_bad_line(source, reader.columns)
     elif source.container == "json":
         found = locate_bad_element(source)
     else:
@@ -321,21 +339,21 @@ def ingest(
         registry.install_macros(con)
         if options.redact:
             redact.install(con)
-        before, bounded, max_line = copy.deepcopy(result), False, MAX_LINE
+        before, bounded, reading = copy.deepcopy(result), False, _Reading(skip_bad=skip_bad)
         try:
             with _bounded_memory(con) as bounded:
                 try:
-                    ingest_id = _run(con, plan, sources, options, progress, result, max_line)
+                    ingest_id = _run(con, plan, sources, options, progress, result, reading)
                 except _LongLine:  # rolled back whole: once more, allowing long lines
-                    result, max_line = copy.deepcopy(before), LONG_LINE
-                    ingest_id = _run(con, plan, sources, options, progress, result, max_line)
+                    result, reading = copy.deepcopy(before), replace(reading, max_line=LONG_LINE)
+                    ingest_id = _run(con, plan, sources, options, progress, result, reading)
         except duckdb.OutOfMemoryException:
             # one huge record (a 50 MB line) needs more than the cap in one piece: the ingest
             # rolled back whole, so it runs again with DuckDB's own limit
             if not bounded:
                 raise
             result = before
-            ingest_id = _run(con, plan, sources, options, progress, result, max_line)
+            ingest_id = _run(con, plan, sources, options, progress, result, reading)
         settle(con, ingest_id)
     result.duplicates = result.records - result.spans_added - result.feedback_added
     result.seconds = time.perf_counter() - started
@@ -344,7 +362,7 @@ def ingest(
 
 def _run(con: duckdb.DuckDBPyConnection, plan: list[tuple[Source, Reader]], sources: list[Source],
          options: ReadOptions, progress: Progress | None, result: IngestResult,
-         max_line: int) -> int:
+         reading: _Reading) -> int:
     """The whole ingest, in one transaction; returns its id."""
     con.execute("BEGIN TRANSACTION")
     try:
@@ -353,7 +371,7 @@ def _run(con: duckdb.DuckDBPyConnection, plan: list[tuple[Source, Reader]], sour
         for source, reader in plan:
             if progress:
                 progress(source, result.bytes, total_bytes)
-            n = _stage(con, source, reader, options, ingest_id, max_line)
+            n = _stage(con, source, reader, options, ingest_id, reading)
             result.records += n
             result.by_format[reader.name] += n
             result.files += 1
