@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 from tests.conftest import Invoke, sample_rows
+from tests.test_formats import walk
 from tracecli.redact import redact_text
 
 _rng = random.Random(5)
@@ -132,7 +133,8 @@ def test_no_secret_in_any_output_and_masks_tell_keys_apart(cli: Invoke, leaky_st
 
 def test_header_fields_are_masked_by_name(cli: Invoke, leaky_store: Path) -> None:
     show = json.loads(cli("show", "trc_7f3a2c91e4b0", "--format", "json").stdout)
-    arguments = next(c["arguments"] for c in _tool_calls(show["spans"]) if c["name"] == "exponentiate")
+    arguments = next(c["arguments"] for n in walk(show["spans"]) for c in n["tool_calls"]
+                     if c["name"] == "exponentiate")
     with duckdb.connect(str(leaky_store), read_only=True) as con:
         (metadata,) = con.execute("SELECT metadata FROM spans WHERE record_key = 'portkey:ref-log-1'").fetchone()
         (headers,) = con.execute("SELECT request->'headers' FROM spans "
@@ -186,8 +188,3 @@ def test_secrets_in_error_messages_are_masked(cli: Invoke, tmp_path: Path) -> No
 def test_masking_rules(text: str, expected: str) -> None:
     assert redact_text(text) == expected
     assert redact_text(expected) == expected  # idempotent: masked text is never masked again
-
-
-def _tool_calls(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every tool call in `show --format json` spans, however deep."""
-    return [c for n in nodes for c in n["tool_calls"] + _tool_calls(n["children"])]

@@ -19,6 +19,7 @@ from tracecli.errors import BadInput, TraceCliError
 from tracecli.ingest import content, macros, registry, salvage
 from tracecli.ingest.base import Reader, ReadOptions, columns_literal, q
 from tracecli.ingest.sources import (
+    NO_FIELDS,
     Source,
     expand,
     is_blank,
@@ -75,9 +76,6 @@ def _relation_sql(source: Source, reader: Reader, columns: dict[str, str], readi
     row = "NULL::BIGINT" if reader.row_per_record else "row_number() OVER ()"
     scan = f"SELECT *, {row} AS _row, $2::VARCHAR AS _file FROM {_scan_json(source, reader, reading.max_line)}"
     return f"SELECT * FROM ({scan}) WHERE {_is_record(reader, reading.skip_bad)}"
-
-
-NO_FIELDS = "a record has none of the fields this format reads"
 
 
 def _is_record(reader: Reader, skip_bad: bool) -> str:
@@ -257,7 +255,7 @@ def _parquet_select(reader: Reader, present: dict[str, str]) -> dict[str, str]:
     text columns to JSON, other values declared JSON to their JSON form (to_json)."""
     exprs = {}
     for name, ctype in reader.columns.items():
-        quoted = '"' + name.replace('"', '""') + '"'
+        quoted = q(name)
         if name not in present:
             exprs[name] = f"NULL::{ctype}"
         elif ctype == "JSON" and present[name] in ("VARCHAR", "JSON"):
@@ -272,7 +270,7 @@ def _parquet_select(reader: Reader, present: dict[str, str]) -> dict[str, str]:
 
 def _cast_parquet(exprs: dict[str, str], numbered: bool) -> str:
     """Parquet records, numbered (when asked) by the reader itself, in parallel."""
-    cols = ", ".join(f'{expr} AS "{name.replace(chr(34), chr(34) * 2)}"' for name, expr in exprs.items())
+    cols = ", ".join(f"{expr} AS {q(name)}" for name, expr in exprs.items())
     row = "file_row_number + 1" if numbered else "NULL::BIGINT"
     return (f"SELECT {cols}, {row} AS _row, $2::VARCHAR AS _file "
             "FROM read_parquet($1, file_row_number = true)")

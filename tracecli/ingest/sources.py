@@ -238,6 +238,9 @@ def read_lines(source: Source) -> Iterator[tuple[int, bytes]]:
         return
 
 
+NO_FIELDS = "record has none of the fields this format reads"
+
+
 def _what_is_wrong(line: bytes, columns: dict[str, str] | None) -> str | None:
     try:
         value = json.loads(line)
@@ -254,7 +257,7 @@ def _what_is_wrong(line: bytes, columns: dict[str, str] | None) -> str | None:
         kind = "null" if value is None else type(value).__name__
         return f"expected a JSON object, got {kind}"
     if columns is not None and all(value.get(c) is None for c in columns):
-        return "record has none of the fields this format reads"
+        return NO_FIELDS
     return None
 
 
