@@ -253,9 +253,9 @@ def build_store(store: Path, dest: Path, spans: int) -> None:
     times: exactly the rows ingest writes, K times over, without writing K files of JSONL."""
     import duckdb
 
-    from tracecli import rollup
     from tracecli.ingest import pipeline
-    from tracecli.store import TRACE_KEY_SQL
+    from tracecli.store import rollup
+    from tracecli.store.schema import TRACE_KEY_SQL
 
     copy_db(store, dest)
     con = duckdb.connect(str(dest))

@@ -120,9 +120,9 @@ def test_replay_waits_recorded_gaps_scaled_by_speed(cli: Invoke, sample_store: N
     from rich.console import Console
 
     from tracecli.cli.common import read_store
+    from tracecli.read.replay import steps
+    from tracecli.read.tree import build
     from tracecli.render.replay import play
-    from tracecli.replay import steps
-    from tracecli.tree import build
 
     with read_store(None, None) as con:
         plan = steps(build(con, REFERENCE_TRACE))

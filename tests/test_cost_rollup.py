@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import SAMPLE_JSONL, Invoke, sample_rows
 from tests.test_store_versions import _store_at
-from tracecli.store import MIGRATIONS
+from tracecli.store.schema import MIGRATIONS
 
 GROUPINGS = ["model", "provider", "kind", "day", "tag:env", "tag:team", "tag:absent"]
 

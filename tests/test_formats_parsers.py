@@ -1,4 +1,4 @@
-"""Property tests for the SQL value decoders the trace readers share (tracecli.ingest.convert)."""
+"""Property tests for the SQL value decoders the trace readers share (tracecli.ingest.formats.shapes)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.fixtures.formats.build import av
-from tracecli.ingest import convert, macros
+from tracecli.ingest.formats import shapes as convert
+from tracecli.sql import macros
 
 
 @pytest.fixture(scope="module")

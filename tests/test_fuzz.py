@@ -17,7 +17,7 @@ from typer.testing import CliRunner, Result
 
 from tests.conftest import sample_rows
 from tracecli.cli.main import app
-from tracecli.ingest.registry import READERS
+from tracecli.ingest.formats.registry import READERS
 
 EXAMPLES = int(os.environ.get("TRACECLI_FUZZ_EXAMPLES", "12"))  # deeper: TRACECLI_FUZZ_EXAMPLES=200
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,

@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import Invoke, sample_rows
 from tests.test_formats import walk
-from tracecli.redact import redact_text
+from tracecli.ingest.redact import redact_text
 
 _rng = random.Random(5)
 

@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from tests.conftest import REFERENCE_TRACE, SAMPLE_JSONL, Invoke, sample_rows
-from tracecli.store import MIGRATIONS, SCHEMA_VERSION
+from tracecli.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 
 def _version(db: Path) -> int:

@@ -19,7 +19,7 @@ from tracecli.render.output import OutputFormat
 if TYPE_CHECKING:
     import duckdb
 
-    from tracecli.query import Filters
+    from tracecli.read.filters import Filters
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -62,7 +62,7 @@ def debug_enabled() -> bool:
 def fail(message: str, code: int = ExitCode.ERROR) -> None:
     """One plain line on stderr, then exit with `code`. Messages can quote input (file names,
     engine errors), so they are masked for secrets and made safe for the terminal."""
-    from tracecli.redact import redact_text
+    from tracecli.ingest.redact import redact_text
     from tracecli.render.text import one_line
 
     console.err().print(f"tracecli: error: {one_line(redact_text(message))}", markup=False,
@@ -72,7 +72,7 @@ def fail(message: str, code: int = ExitCode.ERROR) -> None:
 
 def busy_wait() -> float:
     """How long to wait for a store another process holds: TRACECLI_BUSY_WAIT seconds."""
-    from tracecli.store import BUSY_WAIT_SECONDS
+    from tracecli.store.connection import BUSY_WAIT_SECONDS
 
     raw = os.environ.get("TRACECLI_BUSY_WAIT")
     if raw is None or not raw.strip():
@@ -126,8 +126,7 @@ def _silence_broken_pipe() -> None:
 def build_filters(since: str | None, until: str | None, models: list[str] | None,
                   tags: list[str] | None, **extra: Any) -> Filters:
     """The shared filter options, parsed; `extra` passes command-specific fields through."""
-    from tracecli.query import Filters, parse_tags
-    from tracecli.timeutil import parse_when
+    from tracecli.read.filters import Filters, parse_tags, parse_when
 
     return Filters(
         since=parse_when(since, "--since") if since else None,
@@ -139,7 +138,7 @@ def build_filters(since: str | None, until: str | None, models: list[str] | None
 @contextmanager
 def read_store(db: str | None, sources: list[str] | None) -> Iterator[duckdb.DuckDBPyConnection]:
     """The store to answer from: the --db file (read-only), or --from inputs ingested into memory."""
-    from tracecli.store import MEMORY, open_store
+    from tracecli.store.connection import MEMORY, open_store
 
     if sources:
         from tracecli.ingest.pipeline import ingest

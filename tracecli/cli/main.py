@@ -9,15 +9,7 @@ from typing import Annotated
 import typer
 
 from tracecli import __version__
-from tracecli.cli import (
-    cost_cmd,
-    formats_cmd,
-    ingest_cmd,
-    replay_cmd,
-    show_cmd,
-    spans_cmd,
-    traces_cmd,
-)
+from tracecli.cli import cost, formats, ingest, replay, show, spans, traces
 
 app = typer.Typer(
     name="tracecli",
@@ -46,13 +38,13 @@ def main(
         os.environ["TRACECLI_DEBUG"] = "1"
 
 
-app.command("ingest")(ingest_cmd.ingest)
-app.command("traces")(traces_cmd.traces)
-app.command("show")(show_cmd.show)
-app.command("cost")(cost_cmd.cost)
-app.command("replay")(replay_cmd.replay)
-app.command("spans")(spans_cmd.spans)
-app.command("formats")(formats_cmd.formats)
+app.command("ingest")(ingest.ingest)
+app.command("traces")(traces.traces)
+app.command("show")(show.show)
+app.command("cost")(cost.cost)
+app.command("replay")(replay.replay)
+app.command("spans")(spans.spans)
+app.command("formats")(formats.formats)
 
 
 def run() -> None:

@@ -1,1 +1,1 @@
-"""Reading source log formats into the canonical span table."""
+"""Reading inputs into the store: files and stdin, bad-input salvage, secret masking, pricing, and the pipeline that lands one ingest whole or not at all."""

@@ -14,11 +14,12 @@ from typing import BinaryIO
 
 import duckdb
 
-from tracecli import derive, pricing, redact, rollup
 from tracecli.errors import BadInput, TraceCliError
-from tracecli.ingest import content, macros, registry, salvage
-from tracecli.ingest.base import Reader, ReadOptions, columns_literal, q
-from tracecli.ingest.sources import (
+from tracecli.ingest import detached_content as content
+from tracecli.ingest import pricing, redact, salvage
+from tracecli.ingest.formats import registry
+from tracecli.ingest.formats.base import Reader, ReadOptions, columns_literal, q
+from tracecli.ingest.inputs import (
     NO_FIELDS,
     Source,
     expand,
@@ -28,7 +29,10 @@ from tracecli.ingest.sources import (
     locate_bad_row_group,
     peek_records,
 )
-from tracecli.store import configure
+from tracecli.sql import macros
+from tracecli.store import rollup
+from tracecli.store import summaries as derive
+from tracecli.store.connection import configure
 
 # What a bad file raises inside DuckDB; anything else is a bug and propagates as such.
 READ_ERRORS = (duckdb.InvalidInputException, duckdb.IOException, duckdb.ConversionException,
@@ -157,7 +161,7 @@ def _unordered(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     numbered in SQL need file order."""
     con.execute("SET preserve_insertion_order = false")
     yield
-    # as tracecli.store.configure has it (a failed ingest restores it once rolled back: `_run`)
+    # as tracecli.store.connection.configure has it (a failed ingest restores it once rolled back: `_run`)
     con.execute("SET preserve_insertion_order = true")
 
 

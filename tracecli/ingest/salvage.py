@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, BinaryIO
 import duckdb
 
 from tracecli.errors import BadInput
-from tracecli.ingest import registry, sources
-from tracecli.ingest.sources import Source
+from tracecli.ingest import inputs as sources
+from tracecli.ingest.formats import registry
+from tracecli.ingest.inputs import Source
 
 if TYPE_CHECKING:
     from tracecli.ingest.pipeline import IngestResult

@@ -9,9 +9,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
+from tracecli.ingest.inputs import Source
 from tracecli.ingest.pipeline import IngestResult
 from tracecli.ingest.pipeline import Progress as ProgressCallback
-from tracecli.ingest.sources import Source
 from tracecli.render.text import one_line
 
 

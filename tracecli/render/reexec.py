@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tracecli.reexec import Comparison, Outcome
+from tracecli.read.reexec import Comparison, Outcome
 from tracecli.render.output import Column
 
 COLUMNS = [

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from rich.console import Console
 from rich.text import Text
 
+from tracecli.read.replay import Step
 from tracecli.render.text import safe
-from tracecli.replay import Step
 
 _STYLE = {"send": "bold cyan", "receive": "bold magenta", "tool": "bold yellow",
           "error": "bold red", "answer": "bold green"}

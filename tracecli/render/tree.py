@@ -9,9 +9,9 @@ from typing import Any
 from rich.text import Text
 from rich.tree import Tree
 
+from tracecli.read.tree import CALL_KINDS, SpanNode, ToolCall, TraceTree
 from tracecli.render.output import cell, format_cost, format_ms
 from tracecli.render.text import one_line, safe
-from tracecli.tree import CALL_KINDS, SpanNode, ToolCall, TraceTree
 
 PREVIEW = 160
 

@@ -1,0 +1,62 @@
+"""`tracecli cost`: totals by model, provider, trace, day or tag."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tracecli.cli.common import (
+    DbOption,
+    FormatOption,
+    FromOption,
+    ModelOption,
+    SinceOption,
+    TagOption,
+    UntilOption,
+    guarded,
+)
+from tracecli.render.output import Column, OutputFormat
+
+
+def _columns(label: str) -> list[Column]:
+    return [
+        Column("group", label),
+        Column("calls", "calls", "int"),
+        Column("prompt_tokens", "in tok", "int"),
+        Column("completion_tokens", "out tok", "int"),
+        Column("total_tokens", "tokens", "int"),
+        Column("cost_usd", "cost (USD)", "cost"),
+        Column("logged", "logged", "int"),
+        Column("computed", "computed", "int"),
+        Column("unpriced", "unpriced", "int"),
+    ]
+
+
+@guarded
+def cost(
+    by: Annotated[str, typer.Option("--by", metavar="GROUP", help="model, provider, trace, day, kind, tag (every "
+                                    "key=value) or tag:KEY (one key's values).")] = "model",
+    db: DbOption = None,
+    from_: FromOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    model: ModelOption = None,
+    tag: TagOption = None,
+    prices: Annotated[str, typer.Option("--prices", metavar="logged|table", help="logged: each "
+                                        "call's logged cost, else the table's; table: re-price every "
+                                        "call from genai-prices' current table.")] = "logged",
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Total cost and tokens of LLM and embedding calls. Costs come from the logs where logged,
+    else from genai-prices' table (computed); calls to models it does not know are unpriced."""
+    from tracecli.cli.common import build_filters, read_store
+    from tracecli.read.cost import parse_group, totals
+    from tracecli.render.output import emit
+
+    grouping = parse_group(by)
+    filters = build_filters(since, until, model, tag)
+    with read_store(db, from_) as con:
+        rows, total = totals(con, grouping, filters, prices)
+    document = {"by": grouping.label, "prices": prices, "rows": rows, "total": {k: v for k, v in total.items() if k != "group"}}
+    emit(rows, _columns(grouping.label), fmt, footer=total, document=document)

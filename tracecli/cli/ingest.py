@@ -1,0 +1,60 @@
+"""`tracecli ingest`: read log files into the store."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import nullcontext
+from typing import Annotated
+
+import typer
+
+from tracecli.cli.common import DbOption, busy_wait, guarded
+from tracecli.render import console
+
+
+@guarded
+def ingest(
+    paths: Annotated[list[str], typer.Argument(metavar="PATH...", help="Files, directories, globs, or - for stdin "
+                                                    "(.jsonl .ndjson .json .parquet, optionally .gz).")],
+    db: DbOption = None,
+    format_name: Annotated[str | None, typer.Option("--format", metavar="NAME", help="Skip detection: read every "
+                                                    "input as this format (see `tracecli formats`).")] = None,
+    portkey_cost_unit: Annotated[str, typer.Option("--portkey-cost-unit", metavar="cents|usd", help="Unit of Portkey's "
+                                                   "`cost` field: cents (as its export docs say) or usd.")] = "cents",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
+    skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Set aside records (and files) that "
+                                           "cannot be read, say where they were, and ingest the rest. "
+                                           "Without it, the first bad record stops the ingest and "
+                                           "nothing is added.")] = False,
+    rejects: Annotated[str | None, typer.Option("--rejects", metavar="FILE", help="With --skip-bad: "
+                                                "write the raw lines set aside to FILE.")] = None,
+    no_redact: Annotated[bool, typer.Option("--no-redact", help="Keep API keys, tokens and cookies "
+                                            "in the stored logs (masked by default).")] = False,
+) -> None:
+    """Add log records to the store, all or nothing. Re-ingesting the same records adds nothing."""
+    from tracecli.errors import ExitCode, TraceCliError
+    from tracecli.ingest.formats.base import ReadOptions
+    from tracecli.ingest.pipeline import ingest as run_ingest
+    from tracecli.render.ingest import progress_reporter, skipped_report, summary
+    from tracecli.store.connection import open_store
+
+    if portkey_cost_unit not in ("cents", "usd"):
+        raise TraceCliError("--portkey-cost-unit must be cents or usd", ExitCode.USAGE)
+    if rejects and not skip_bad:
+        raise TraceCliError("--rejects needs --skip-bad", ExitCode.USAGE)
+    options = ReadOptions(portkey_cost_unit=portkey_cost_unit, redact=not no_redact)  # type: ignore[arg-type]
+    con = open_store(db, wait=busy_wait())
+    try:
+        show_progress = not quiet and sys.stderr.isatty()
+        with (open(rejects, "wb") if rejects else nullcontext()) as rejected, \
+                progress_reporter(console.err(), enabled=show_progress) as progress:
+            result = run_ingest(con, paths, format_name=format_name, options=options,
+                                progress=progress, skip_bad=skip_bad, rejects=rejected)
+    except OSError as exc:
+        raise TraceCliError(f"--rejects {rejects}: {exc.strerror or exc}") from exc
+    finally:
+        con.close()
+    if not quiet:
+        console.err().print(summary(result), markup=False, highlight=False)
+    if result.skipped or result.skipped_files:
+        console.err().print(skipped_report(result, rejects), markup=False, highlight=False)

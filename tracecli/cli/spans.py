@@ -1,0 +1,56 @@
+"""`tracecli spans`: the canonical span rows — also tracecli's own export format."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tracecli.cli.common import (
+    DbOption,
+    FormatOption,
+    FromOption,
+    ModelOption,
+    SinceOption,
+    TagOption,
+    UntilOption,
+    guarded,
+)
+from tracecli.render.output import Column, OutputFormat
+
+COLUMNS = [
+    Column("trace_id", "trace"),
+    Column("span_id", "span"),
+    Column("kind", "kind"),
+    Column("name", "name", width=30),
+    Column("start_time", "start (UTC)", "time"),
+    Column("duration_ms", "duration", "ms"),
+    Column("model", "model"),
+    Column("total_tokens", "tokens", "int"),
+    Column("cost_usd", "cost", "cost"),
+    Column("status", "status"),
+]
+
+
+@guarded
+def spans(
+    trace: Annotated[str | None, typer.Option("--trace", metavar="TRACE_ID", help="Only this trace (a unique prefix is enough).")] = None,
+    db: DbOption = None,
+    from_: FromOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    model: ModelOption = None,
+    tag: TagOption = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many (0 = all).")] = 0,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """List spans. `--format jsonl` is the lossless export that `tracecli ingest` reads back."""
+    from tracecli.cli.common import build_filters, read_store
+    from tracecli.read.listing import list_spans, resolve_trace_id
+    from tracecli.render.output import emit
+
+    filters = build_filters(since, until, model, tag)
+    with read_store(db, from_) as con:
+        trace_id = resolve_trace_id(con, trace) if trace else None
+        rows = list_spans(con, filters, trace_id, limit)
+    emit(rows, COLUMNS, fmt)

@@ -1,0 +1,70 @@
+"""`tracecli traces`: list traces, newest first."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tracecli.cli.common import (
+    DbOption,
+    FormatOption,
+    FromOption,
+    ModelOption,
+    SinceOption,
+    TagOption,
+    UntilOption,
+    guarded,
+)
+from tracecli.render.output import Column, OutputFormat
+
+COLUMNS = [
+    Column("trace_id", "trace"),
+    Column("start_time", "start (UTC)", "time"),
+    Column("duration_ms", "duration", "ms"),
+    Column("llm_calls", "LLM", "int"),
+    Column("tool_calls", "tools", "int"),
+    Column("models", "models", "list", width=28),
+    Column("total_tokens", "tokens", "int"),
+    Column("cost_usd", "cost", "cost"),
+    Column("status", "status"),
+    Column("feedback_score", "feedback", "float"),
+    Column("tags", "tags", "map", width=40),
+]
+
+
+@guarded
+def traces(
+    db: DbOption = None,
+    from_: FromOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    model: ModelOption = None,
+    tag: TagOption = None,
+    status: Annotated[str | None, typer.Option("--status", metavar="ok|error", help="ok or error.",
+                                               rich_help_panel="Filters")] = None,
+    min_cost: Annotated[float | None, typer.Option("--min-cost", metavar="USD", help="Traces costing at least this many USD.",
+                                                   rich_help_panel="Filters")] = None,
+    search: Annotated[str | None, typer.Option("--search", metavar="TEXT", help="Text in any request, response or error "
+                                               "(case-insensitive).", rich_help_panel="Filters")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many (0 = all).")] = 20,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """List traces, newest first, with their calls, tokens, cost and tags."""
+    from tracecli.cli.common import build_filters, read_store
+    from tracecli.errors import ExitCode, TraceCliError
+    from tracecli.read.listing import list_traces
+    from tracecli.render import console
+    from tracecli.render.output import emit
+
+    if status not in (None, "ok", "error"):
+        raise TraceCliError("--status must be ok or error", ExitCode.USAGE)
+    if limit < 0:
+        raise TraceCliError("--limit must be 0 (all) or more", ExitCode.USAGE)
+    filters = build_filters(since, until, model, tag, status=status, min_cost=min_cost, search=search)
+    with read_store(db, from_) as con:
+        rows, total = list_traces(con, filters, limit)
+    emit(rows, COLUMNS, fmt)
+    if len(rows) < total:
+        console.err().print(f"showing {len(rows)} of {total} traces; use --limit 0 for all",
+                            markup=False)

@@ -1,0 +1,157 @@
+"""Langfuse: single-trace downloads and observation exports.
+
+A download is one JSON document, `{trace: {...}, observations: [...]}` or the API's trace with
+its `observations` inside. An export is observation records (JSONL or a JSON array), in the
+API's camelCase or the blob export's snake_case. Observations nest by `parentObservationId`;
+`type` is GENERATION, SPAN, EVENT, AGENT, TOOL, CHAIN, RETRIEVER, EVALUATOR, EMBEDDING or
+GUARDRAIL. Usage is `usageDetails` (or legacy `usage` / `promptTokens`...), cost `costDetails`
+(or `calculatedTotalCost`). Generation input/output are chat messages in OpenAI or LangChain form.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tracecli.ingest.formats.base import CALL_USAGE, Reader, ReadOptions, q
+
+# observation fields: (camelCase, snake_case)
+_FIELDS = [("id", "id"), ("traceId", "trace_id"), ("type", "type"), ("name", "name"),
+           ("parentObservationId", "parent_observation_id"), ("startTime", "start_time"),
+           ("endTime", "end_time"), ("completionStartTime", "completion_start_time"),
+           ("model", "provided_model_name"), ("modelParameters", "model_parameters"),
+           ("input", "input"), ("output", "output"), ("metadata", "metadata"), ("level", "level"),
+           ("statusMessage", "status_message"), ("usageDetails", "usage_details"),
+           ("costDetails", "cost_details"), ("usage", "usage"), ("promptTokens", "prompt_tokens"),
+           ("completionTokens", "completion_tokens"), ("totalTokens", "total_tokens"),
+           ("calculatedTotalCost", "total_cost"), ("totalCost", "calculated_total_cost")]
+_OBS_COLUMNS = sorted({name for pair in _FIELDS for name in pair})
+COLUMNS = {"trace": "JSON", "observations": "JSON", "timestamp": "JSON", "sessionId": "JSON",
+           "userId": "JSON", "tags": "JSON", **{c: "JSON" for c in _OBS_COLUMNS}}
+
+TYPES = {"GENERATION", "SPAN", "EVENT", "AGENT", "TOOL", "CHAIN", "RETRIEVER", "EVALUATOR",
+         "EMBEDDING", "GUARDRAIL"}
+
+
+def detect(record: dict[str, Any]) -> bool:
+    if isinstance(record.get("observations"), list) and (
+            isinstance(record.get("trace"), dict) or "timestamp" in record):
+        return True
+    return record.get("type") in TYPES and ("traceId" in record or "trace_id" in record) and (
+        "startTime" in record or "start_time" in record)
+
+
+def _get(camel: str, snake: str) -> str:
+    return f"coalesce(json_extract(o, '{camel}'), json_extract(o, '{snake}'))"
+
+
+def _s(camel: str, snake: str) -> str:
+    return f"coalesce(json_extract_string(o, '{camel}'), json_extract_string(o, '{snake}'))"
+
+
+def select(options: ReadOptions) -> str:
+    row_object = "tcx_obj(json_object(" + ", ".join(f"'{c}', {q(c)}" for c in _OBS_COLUMNS) + "))"
+    f = dict(_FIELDS)
+    g = {camel: _get(camel, snake) for camel, snake in _FIELDS}
+    s = {camel: _s(camel, snake) for camel, snake in _FIELDS}
+    del f
+    return f"""
+WITH obs AS (
+  SELECT _row, _file,
+    coalesce(trace, json_object('id', id, 'sessionId', sessionId, 'userId', userId, 'tags', tags)) AS tr,
+    unnest(json_extract(observations, '$[*]')) AS o
+  FROM src WHERE observations IS NOT NULL
+  UNION ALL
+  SELECT _row, _file, NULL, {row_object} FROM src WHERE observations IS NULL
+), b AS (
+  SELECT _row, _file, tr, o,
+    {s['id']} AS oid,
+    coalesce({s['traceId']}, json_extract_string(tr, 'id')) AS tid,
+    upper({s['type']}) AS typ,
+    {s['name']} AS nm,
+    tc_time({g['startTime']}) AS t0, tc_time({g['endTime']}) AS t1,
+    {s['model']} AS mdl,
+    tcx_j({g['input']}) AS inp, tcx_j({g['output']}) AS outp,
+    tcx_j({g['usageDetails']}) AS ud, tcx_j({g['usage']}) AS ul, tcx_j({g['costDetails']}) AS cd,
+    tcx_j({g['metadata']}) AS md,
+    upper({s['level']}) AS lvl, {s['statusMessage']} AS smsg
+  FROM obs
+), m AS (
+  SELECT *,
+    CASE typ WHEN 'GENERATION' THEN 'llm' WHEN 'EMBEDDING' THEN 'embedding' WHEN 'TOOL' THEN 'tool'
+             WHEN 'AGENT' THEN 'agent' WHEN 'CHAIN' THEN 'chain' WHEN 'SPAN' THEN 'chain'
+             WHEN 'RETRIEVER' THEN 'retriever' ELSE 'other' END AS knd,
+    coalesce(tc_int(json_extract(ud, 'input')), tc_int(json_extract(ud, 'prompt_tokens')),
+             tc_int(json_extract(ud, 'input_tokens')), tc_int(json_extract(ul, 'input')),
+             tc_int(json_extract(ul, 'promptTokens')), tc_int({g['promptTokens']})) AS p_tok,
+    coalesce(tc_int(json_extract(ud, 'output')), tc_int(json_extract(ud, 'completion_tokens')),
+             tc_int(json_extract(ud, 'output_tokens')), tc_int(json_extract(ul, 'output')),
+             tc_int(json_extract(ul, 'completionTokens')), tc_int({g['completionTokens']})) AS c_tok,
+    coalesce(tc_int(json_extract(ud, 'total')), tc_int(json_extract(ud, 'total_tokens')),
+             tc_int(json_extract(ul, 'total')), tc_int({g['totalTokens']})) AS t_tok,
+    coalesce(tc_int(json_extract(ud, 'input_cached_tokens')), tc_int(json_extract(ud, 'cache_read_input_tokens')),
+             tc_int(json_extract(ud, 'input_cache_read'))) AS cache_tok,
+    coalesce(tc_num(json_extract(cd, 'total')), tc_num({g['calculatedTotalCost']}), tc_num({g['totalCost']}),
+             tc_num(json_extract(cd, 'input')) + tc_num(json_extract(cd, 'output'))) AS cost,
+    CASE WHEN json_type(inp) = 'ARRAY' THEN tcx_lc_msgs(inp)
+         WHEN json_type(inp, '$.messages') = 'ARRAY' THEN tcx_lc_msgs(json_extract(inp, 'messages'))
+         WHEN json_type(inp) = 'VARCHAR' THEN json_array(json_object('role', 'user', 'content', inp->>'$'))
+    END AS in_msgs,
+    CASE WHEN json_type(outp) = 'OBJECT' AND json_exists(outp, '$.choices') THEN NULL
+         WHEN json_type(outp) = 'OBJECT' THEN tcx_lc_msg(outp)
+         WHEN json_type(outp) = 'VARCHAR' THEN json_object('role', 'assistant', 'content', outp->>'$')
+    END AS out_msg
+  FROM b WHERE oid IS NOT NULL AND tid IS NOT NULL
+)
+SELECT
+  'langfuse:' || oid AS record_key,
+  tid AS trace_id,
+  oid AS span_id,
+  {s['parentObservationId']} AS parent_span_id,
+  coalesce(nm, lower(typ)) AS name,
+  knd AS kind,
+  t0 AS start_time,
+  date_diff('microsecond', t0, t1) / 1000.0 AS duration_ms,
+  coalesce(json_extract_string(md, 'ls_provider'), json_extract_string(md, 'provider')) AS provider,
+  CASE WHEN knd IN ('llm', 'embedding') THEN mdl END AS model,
+  CASE WHEN lvl = 'ERROR' THEN 'error' ELSE 'ok' END AS status,
+  CASE WHEN lvl = 'ERROR' THEN coalesce(smsg, 'error') END AS error,
+  {CALL_USAGE},
+  tcx_meta(list_concat(
+    list_filter(map_entries(coalesce(tc_map(md), MAP {{}}::MAP(VARCHAR, VARCHAR))),
+                lambda e: NOT (starts_with(e.key, 'ls_') OR starts_with(e.key, 'langgraph_')
+                               OR e.key IN ('tool_call_id', 'resourceAttributes', 'scope'))),
+    list_filter(map_entries(coalesce(tc_map(json_extract(tr, 'metadata')), MAP {{}}::MAP(VARCHAR, VARCHAR))),
+                lambda e: NOT starts_with(e.key, 'ls_')),
+    [{{'key': 'session_id', 'value': json_extract_string(tr, 'sessionId')}},
+     {{'key': 'user_id', 'value': json_extract_string(tr, 'userId')}},
+     {{'key': 'tags', 'value': tcx_tags(json_extract(tr, 'tags'))}}])) AS metadata,
+  CASE WHEN knd = 'llm' AND in_msgs IS NOT NULL THEN tcx_obj(json_object('model', mdl, 'messages', in_msgs,
+         'tools', coalesce(json_extract(inp, 'tools'), json_extract({g['modelParameters']}, 'tools')))) END AS request,
+  CASE WHEN knd = 'llm' AND json_exists(outp, '$.choices') THEN outp
+       WHEN knd = 'llm' AND out_msg IS NOT NULL THEN tcx_completion(mdl, out_msg, NULL, p_tok, c_tok, t_tok)
+  END AS response,
+  CASE WHEN knd = 'tool' THEN coalesce(json_extract_string(md, 'tool_call_id'),
+         json_extract_string(outp, 'tool_call_id'), json_extract_string(tcx_lc_body(outp), 'tool_call_id'),
+         json_extract_string(inp, 'tool_call_id')) END AS tool_call_id,
+  CASE WHEN knd = 'tool' THEN nm END AS tool_name,
+  CASE WHEN knd = 'tool' THEN CASE WHEN json_type(inp) = 'VARCHAR' THEN tcx_loose_json(inp->>'$')
+                                   WHEN json_type(inp, '$.input') = 'VARCHAR' AND len(json_keys(inp)) = 1
+                                     THEN tcx_loose_json(json_extract_string(inp, 'input'))
+                                   ELSE inp END END AS tool_arguments,
+  CASE WHEN knd = 'tool' THEN CASE WHEN json_type(outp) = 'OBJECT'
+                                     THEN coalesce(tc_content(json_extract(tcx_lc_body(outp), 'content')), CAST(outp AS VARCHAR))
+                                   ELSE tc_text(outp) END END AS tool_result,
+  _file AS source_file,
+  _row AS source_row,
+  'langfuse' AS source_format
+FROM m
+"""
+
+
+READER = Reader(
+    name="langfuse",
+    description="Langfuse trace downloads ({trace, observations}) and observation exports",
+    detect=detect,
+    columns=COLUMNS,
+    select=select,
+)

@@ -1,0 +1,185 @@
+"""OTLP JSON, as the OpenTelemetry Collector's file exporter writes it.
+
+Each line is a TracesData ({"resourceSpans": [{"scopeSpans": [{"spans": [...]}]}]}; very old
+files say `instrumentationLibrarySpans`) or a LogsData ({"resourceLogs": [... "logRecords"]}).
+A bare JSON array (or JSONL) of OTLP span objects is read too. Ids are hex (base64 and 0x-prefixed
+ids are converted), times are nanosecond numbers or decimal strings, attribute values are
+AnyValues. Span attributes follow the GenAI semantic conventions or OpenInference (tracecli.ingest.formats.otel_attributes).
+
+Log records carrying GenAI message content (event `gen_ai.client.inference.operation.details`,
+or the older per-message events `gen_ai.{system,user,assistant,tool}.message` / `gen_ai.choice`)
+become `content` rows, joined to their span by trace and span id (tracecli.ingest.detached_content).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tracecli.ingest.formats import otel_attributes as otel
+from tracecli.ingest.formats.base import Reader, ReadOptions
+
+_JSON = ["resourceSpans", "resourceLogs", "attributes", "status", "events", "startTimeUnixNano",
+         "endTimeUnixNano", "start_time_unix_nano", "end_time_unix_nano"]
+_TEXT = ["traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id", "name"]
+COLUMNS = {**{c: "JSON" for c in _JSON}, **{c: "VARCHAR" for c in _TEXT}}
+
+_OI_MARKERS = ("openinference.span.kind", "llm.model_name", "llm.input_messages", "llm.token_count")
+
+
+def _is_envelope(record: dict[str, Any]) -> bool:
+    return isinstance(record.get("resourceSpans"), list) or isinstance(record.get("resourceLogs"), list)
+
+
+def _is_bare_span(record: dict[str, Any]) -> bool:
+    return ("traceId" in record or "trace_id" in record) and (
+        "startTimeUnixNano" in record or "start_time_unix_nano" in record
+        or isinstance(record.get("attributes"), list))
+
+
+def mentions_openinference(record: dict[str, Any]) -> bool:
+    text = json.dumps(record)[:1_000_000]
+    return any(f'"{marker}' in text for marker in _OI_MARKERS)
+
+
+def detect_otlp(record: dict[str, Any]) -> bool:
+    return _is_envelope(record) or _is_bare_span(record)
+
+
+_SPANS = """
+rs AS (SELECT _row, _file, unnest(json_extract(resourceSpans, '$[*]')) AS r
+       FROM src WHERE resourceSpans IS NOT NULL),
+ss AS (SELECT _row, _file, unnest(list_concat(json_extract(r, '$.scopeSpans[*]'),
+                                              json_extract(r, '$.instrumentationLibrarySpans[*]'))) AS s
+       FROM rs),
+sp AS (
+  SELECT _row, _file, unnest(json_extract(s, '$.spans[*]')) AS j FROM ss
+  UNION ALL
+  SELECT _row, _file, json_object(
+    'traceId', coalesce(traceId, trace_id), 'spanId', coalesce(spanId, span_id),
+    'parentSpanId', coalesce(parentSpanId, parent_span_id), 'name', name,
+    'startTimeUnixNano', coalesce(startTimeUnixNano, start_time_unix_nano),
+    'endTimeUnixNano', coalesce(endTimeUnixNano, end_time_unix_nano),
+    'attributes', attributes, 'status', status, 'events', events)
+  FROM src WHERE resourceSpans IS NULL AND resourceLogs IS NULL AND coalesce(traceId, trace_id) IS NOT NULL
+),
+n0 AS (
+  SELECT _row, _file,
+    tcx_id(coalesce(json_extract_string(j, 'traceId'), json_extract_string(j, 'trace_id'))) AS trace_id,
+    tcx_id(coalesce(json_extract_string(j, 'spanId'), json_extract_string(j, 'span_id'))) AS span_id,
+    tcx_id(coalesce(json_extract_string(j, 'parentSpanId'), json_extract_string(j, 'parent_span_id'))) AS parent_span_id,
+    json_extract_string(j, 'name') AS name,
+    tc_time(coalesce(json_extract(j, 'startTimeUnixNano'), json_extract(j, 'start_time_unix_nano'))) AS t0,
+    tc_time(coalesce(json_extract(j, 'endTimeUnixNano'), json_extract(j, 'end_time_unix_nano'))) AS t1,
+    json_extract(j, 'status') AS st,
+    json_extract(j, 'events') AS evs,
+    tcx_kv_entries(json_extract(j, 'attributes')) AS es
+  FROM sp
+),
+n1 AS (
+  SELECT *, list_filter(json_extract(evs, '$[*]'),
+                        lambda e: json_extract_string(e, 'name') = 'exception')[1] AS exc_event
+  FROM n0
+),
+n AS (
+  SELECT _row, _file, trace_id, span_id, parent_span_id, name, t0, t1,
+    coalesce(tc_int(json_extract(st, 'code')) = 2, false)
+      OR coalesce(upper(json_extract_string(st, 'code')) LIKE '%ERROR%', false) AS status_error,
+    json_extract_string(st, 'message') AS status_message,
+    list_filter(json_extract(exc_event, '$.attributes[*]'),
+                lambda kv: json_extract_string(kv, 'key') = 'exception.message')[1]
+      ->'value'->>'stringValue' AS exception,
+    coalesce(tcx_map(es), MAP {}::MAP(VARCHAR, JSON)) AS a
+  FROM n1
+  WHERE trace_id IS NOT NULL AND span_id IS NOT NULL
+)"""
+
+
+def _content_select(source_format: str) -> str:
+    """Log records with GenAI message content, one `content` row per span they describe."""
+    return f"""
+WITH rl AS (SELECT _row, _file, unnest(json_extract(resourceLogs, '$[*]')) AS r
+            FROM src WHERE resourceLogs IS NOT NULL),
+sl AS (SELECT _row, _file, unnest(list_concat(json_extract(r, '$.scopeLogs[*]'),
+                                              json_extract(r, '$.instrumentationLibraryLogs[*]'))) AS s
+       FROM rl),
+lr AS (SELECT _row, _file, unnest(json_extract(s, '$.logRecords[*]')) AS j FROM sl),
+l0 AS (
+  SELECT _row, _file, row_number() OVER () AS seq,
+    tcx_id(json_extract_string(j, 'traceId')) AS trace_id,
+    tcx_id(json_extract_string(j, 'spanId')) AS span_id,
+    tc_time(coalesce(json_extract(j, 'timeUnixNano'), json_extract(j, 'observedTimeUnixNano'))) AS t,
+    json_extract_string(j, 'eventName') AS event_name,
+    tcx_kv_entries(json_extract(j, 'attributes')) AS es,
+    tcx_av(json_extract(j, 'body')) AS body
+  FROM lr
+),
+l1 AS (SELECT *, coalesce(tcx_map(es), MAP {{}}::MAP(VARCHAR, JSON)) AS a FROM l0),
+l AS (SELECT *, coalesce(nullif(event_name, ''), tcx_s(a, 'event.name')) AS ev FROM l1
+      WHERE trace_id IS NOT NULL AND span_id IS NOT NULL),
+details AS (
+  SELECT trace_id, span_id, t, _file, _row,
+    tcx_genai_system(a['gen_ai.system_instructions']) AS sys_text,
+    tcx_genai_msgs(a['gen_ai.input.messages']) AS in_msgs,
+    tcx_genai_choices(a['gen_ai.output.messages']) AS choices,
+    tcx_tools(a['gen_ai.tool.definitions']) AS tools
+  FROM l WHERE ev = 'gen_ai.client.inference.operation.details'
+),
+per_message AS (
+  SELECT trace_id, span_id, min(t) AS t, min(_file) AS _file, min(_row) AS _row,
+    list(CASE WHEN ev = 'gen_ai.tool.message' THEN tcx_obj(json_object('role', 'tool',
+                'tool_call_id', json_extract_string(body, 'id'),
+                'content', tc_content(json_extract(body, 'content'))))
+              ELSE tcx_obj(json_object('role', split_part(ev, '.', 2),
+                'content', tc_content(json_extract(body, 'content')),
+                'tool_calls', tcx_calls(json_extract(body, 'tool_calls')))) END
+         ORDER BY t, seq) FILTER (WHERE ev IN ('gen_ai.system.message', 'gen_ai.user.message',
+                                 'gen_ai.assistant.message', 'gen_ai.tool.message')) AS msgs,
+    list(tcx_obj(json_object('index', coalesce(tc_int(json_extract(body, 'index')), 0),
+                             'finish_reason', json_extract_string(body, 'finish_reason'),
+                             'message', tcx_obj(json_object(
+                               'role', coalesce(json_extract_string(body, '$.message.role'), 'assistant'),
+                               'content', tc_content(json_extract(body, '$.message.content')),
+                               'tool_calls', tcx_calls(json_extract(body, '$.message.tool_calls'))))))
+         ORDER BY t, seq) FILTER (WHERE ev = 'gen_ai.choice') AS chs
+  FROM l WHERE ev LIKE 'gen_ai.%.message' OR ev = 'gen_ai.choice'
+  GROUP BY trace_id, span_id
+),
+content AS (
+  SELECT trace_id, span_id, t, _file, _row, 1 AS pref,
+    CASE WHEN in_msgs IS NOT NULL THEN tcx_obj(json_object('messages', CASE WHEN sys_text IS NOT NULL
+      THEN to_json(list_concat([json_object('role', 'system', 'content', sys_text)], json_extract(in_msgs, '$[*]')))
+      ELSE in_msgs END, 'tools', tools)) END AS request,
+    CASE WHEN choices IS NOT NULL THEN json_object('choices', choices) END AS response
+  FROM details
+  UNION ALL
+  SELECT trace_id, span_id, t, _file, _row, 2,
+    CASE WHEN len(msgs) > 0 THEN json_object('messages', to_json(msgs)) END,
+    CASE WHEN len(chs) > 0 THEN json_object('choices', to_json(chs)) END
+  FROM per_message
+)
+SELECT
+  'otel-content:' || trace_id || ':' || span_id || ':' || pref AS record_key,
+  trace_id, span_id, 'content' AS kind, t AS start_time, request, response,
+  _file AS source_file, _row AS source_row, '{source_format}' AS source_format
+FROM content WHERE request IS NOT NULL OR response IS NOT NULL
+"""
+
+
+def select_as(source_format: str) -> str:
+    spans = otel.span_select(_SPANS, source_format)
+    return f"SELECT * FROM ({spans}) UNION ALL BY NAME SELECT * FROM ({_content_select(source_format)})"
+
+
+def _select_otlp(options: ReadOptions) -> str:
+    return select_as("otlp")
+
+
+READER = Reader(
+    name="otlp",
+    description="OpenTelemetry OTLP JSON (collector file exporter, or a span array) with GenAI "
+                "semantic conventions; GenAI content log records joined to their spans",
+    detect=detect_otlp,
+    columns=COLUMNS,
+    select=_select_otlp,
+)

@@ -1,0 +1,58 @@
+"""The readers tracecli knows, in detection order (most specific first)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+from tracecli.errors import BadInput
+from tracecli.ingest.formats import (
+    feedback,
+    langfuse,
+    langsmith,
+    litellm,
+    openai_rows,
+    openinference,
+    otlp,
+    portkey,
+)
+from tracecli.ingest.formats import shapes as convert
+from tracecli.ingest.formats import tracecli_spans as canonical
+from tracecli.ingest.formats.base import Reader
+
+READERS: list[Reader] = [
+    canonical.READER,
+    portkey.READER,
+    litellm.READER,
+    langsmith.READER,
+    langfuse.READER,
+    openinference.PHOENIX_READER,
+    openinference.OTLP_READER,
+    otlp.READER,
+    openai_rows.READER,
+    feedback.READER,
+]
+
+
+def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """SQL macros the readers below rely on beyond tracecli.sql.macros (installed first)."""
+    convert.install(con)
+
+
+def by_name(name: str) -> Reader:
+    for reader in READERS:
+        if reader.name == name:
+            return reader
+    raise BadInput(f"unknown format {name!r}; known: {', '.join(r.name for r in READERS)}")
+
+
+def detect(records: list[dict[str, Any]], label: str) -> Reader:
+    """The first reader that recognises the file's first records."""
+    for record in records:
+        for reader in READERS:
+            if reader.detect(record):
+                return reader
+    tried = ", ".join(r.name for r in READERS)
+    what = "no JSON object records found" if not records else "record shape not recognised"
+    raise BadInput(f"{label}: cannot detect the log format ({what}; tried {tried}); use --format")

@@ -1,0 +1,54 @@
+"""tracecli's own span JSONL, as `tracecli spans --format jsonl` writes it: a lossless round trip."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tracecli.ingest.formats.base import Reader, ReadOptions
+from tracecli.store.schema import SPAN_COLUMNS
+
+# Columns an export carries; the store-local ones are assigned again at ingest.
+EXPORTED = [c for c in SPAN_COLUMNS if c not in ("ingest_id",)]
+_JSON_COLUMNS = {"metadata", "request", "response", "tool_arguments"}
+COLUMNS = {c: ("JSON" if c in _JSON_COLUMNS else "VARCHAR") for c in EXPORTED}
+_NUMERIC = {"duration_ms": "tc_num", "cost_usd": "tc_num", "http_status": "tc_int",
+            "prompt_tokens": "tc_int", "completion_tokens": "tc_int", "cached_tokens": "tc_int",
+            "total_tokens": "tc_int", "retries": "tc_int", "source_row": "tc_int"}
+
+
+def detect(record: dict[str, Any]) -> bool:
+    return {"record_key", "trace_id", "span_id", "source_format"} <= set(record)
+
+
+def _expr(column: str) -> str:
+    if column in _NUMERIC:
+        return f"{_NUMERIC[column]}({column}) AS {column}"
+    if column == "start_time":
+        return f"tc_time({column}) AS {column}"
+    if column == "metadata":
+        return "tc_clean_map(tc_map(metadata)) AS metadata"
+    if column in _JSON_COLUMNS:
+        return f"tc_json({column}) AS {column}"
+    return column
+
+
+def select(options: ReadOptions) -> str:
+    exprs = ",\n  ".join(_expr(c) for c in EXPORTED if c not in ("source_file", "source_row"))
+    # provenance keeps pointing at the original source when the export carries it
+    return f"""
+SELECT
+  {exprs},
+  coalesce(source_file, _file) AS source_file,
+  coalesce(tc_int(source_row), _row) AS source_row
+FROM src
+"""
+
+
+READER = Reader(
+    name="tracecli",
+    description="tracecli's own canonical span JSONL (`tracecli spans --format jsonl`)",
+    detect=detect,
+    columns=COLUMNS,
+    select=select,
+    row_per_record=True,
+)

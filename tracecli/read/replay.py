@@ -1,0 +1,106 @@
+"""A recorded run as a sequence of steps on its own clock: what was sent, what came back, each
+tool call and its result. Live re-execution plugs in through `Executor`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from tracecli.read.tree import CALL_KINDS, SpanNode, TraceTree, assistant_text
+
+StepKind = Literal["send", "receive", "tool", "error", "answer"]
+
+
+@dataclass
+class Step:
+    at_ms: float  # offset from the trace's first span
+    kind: StepKind
+    call_number: int | None
+    title: str
+    lines: list[tuple[str, str]] = field(default_factory=list)  # (label, text)
+    span_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"at_ms": self.at_ms, "kind": self.kind, "call_number": self.call_number,
+                "title": self.title, "lines": [{"label": a, "text": b} for a, b in self.lines],
+                "span_id": self.span_id}
+
+
+class Executor(Protocol):
+    """Sends a recorded request body somewhere and returns the response body."""
+
+    def execute(self, request: dict[str, Any]) -> dict[str, Any]: ...
+
+
+def _offset(start: datetime | None, t0: datetime | None) -> float:
+    if start is None or t0 is None:
+        return 0.0
+    return (start - t0).total_seconds() * 1000
+
+
+def steps(tree: TraceTree) -> list[Step]:
+    """Every step of the run in the order it happened."""
+    t0 = tree.summary.get("start_time")
+    out: list[Step] = []
+    last = 0.0
+
+    def walk(nodes: list[SpanNode]) -> None:
+        nonlocal last
+        for node in nodes:
+            if node.kind in CALL_KINDS:
+                last = _call_steps(node, t0, out, last)
+            walk(node.children)
+
+    walk(tree.roots)
+    already_said = out and out[-1].kind == "receive" and ("assistant", tree.answer) in out[-1].lines
+    if tree.answer and not already_said:
+        out.append(Step(last, "answer", None, "final answer", [("assistant", tree.answer)]))
+    return out
+
+
+def _call_steps(node: SpanNode, t0: datetime | None, out: list[Step], last: float) -> float:
+    s = node.span
+    start = max(_offset(s.get("start_time"), t0), last)
+    end = start + float(s.get("duration_ms") or 0)
+    model = s.get("model") or "?"
+    sent = [(str(m.get("role") or m.get("type") or "message"), _content(m)) for m in node.new_messages]
+    out.append(Step(start, "send", node.call_number, f"call #{node.call_number} → {model}", sent,
+                    s["span_id"]))
+    if s.get("status") == "error":
+        detail = s.get("error") or f"HTTP {s.get('http_status')}"
+        out.append(Step(end, "error", node.call_number, f"call #{node.call_number} failed",
+                        [("error", str(detail))], s["span_id"]))
+        return end
+    got = [("tool call", f"{c.name}({_args(c.arguments)})") for c in node.tool_calls]
+    text = assistant_text(s.get("response"))
+    if text:
+        got.insert(0, ("assistant", text))
+    out.append(Step(end, "receive", node.call_number, f"call #{node.call_number} ← {model}", got,
+                    s["span_id"]))
+    for call in node.tool_calls:
+        tool_start = _offset(call.tool_span.get("start_time"), t0) if call.tool_span else end
+        at = max(tool_start, end)
+        result = call.result if call.result is not None else "(no result recorded)"
+        out.append(Step(at, "tool", node.call_number, f"{call.name}({_args(call.arguments)})",
+                        [("result", result)], s["span_id"]))
+    return end
+
+
+def _content(message: dict[str, Any]) -> str:
+    content = message.get("content")
+    if isinstance(content, list):
+        return " ".join(str(p.get("text", "")) if isinstance(p, dict) else str(p) for p in content)
+    if content is None and message.get("tool_calls"):
+        names = [tc.get("function", {}).get("name", "?") for tc in message["tool_calls"]
+                 if isinstance(tc, dict)]
+        return "(asked for " + ", ".join(names) + ")"
+    if content is None:
+        return str(message.get("output", ""))
+    return str(content)
+
+
+def _args(arguments: Any) -> str:
+    if isinstance(arguments, dict):
+        return ", ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}" for k, v in arguments.items())
+    return "" if arguments is None else str(arguments)
