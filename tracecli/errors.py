@@ -35,3 +35,9 @@ class BadInput(TraceCliError):
 class NotFound(TraceCliError):
     def __init__(self, message: str) -> None:
         super().__init__(message, ExitCode.NOT_FOUND)
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (engine errors run to many), or its type."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

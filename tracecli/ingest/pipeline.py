@@ -29,7 +29,6 @@ from tracecli.ingest.inputs import (
     locate_bad_row_group,
     peek_records,
 )
-from tracecli.sql import macros
 from tracecli.store import rollup
 from tracecli.store import summaries as derive
 from tracecli.store.connection import configure
@@ -337,7 +336,6 @@ def ingest(
         plan = [(s, registry.by_name(format_name) if format_name else
                  registry.detect(peek_records(s), s.label)) for s in sources
                 if s not in blank and not (skip_bad and salvage.undetectable(s, result, format_name))]
-        macros.install(con)
         registry.install_macros(con)
         if options.redact:
             redact.install(con)

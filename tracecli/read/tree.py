@@ -18,7 +18,8 @@ from tracecli.read.listing import (
     rows_of,
     spans_of_trace,
 )
-from tracecli.sql import macros, toolcalls
+from tracecli.sql import toolcalls
+from tracecli.sql.template import fill
 from tracecli.store.schema import trace_key
 
 CALL_KINDS = ("llm", "embedding")
@@ -250,7 +251,7 @@ def _tool_calls(con: duckdb.DuckDBPyConnection, trace_id: str,
          within: tuple[datetime, datetime] | None) -> list[dict[str, Any]]:
     """One trace's tool calls, from its spans looked up within `within` (its time range) when
     given, which lets DuckDB skip every other row group of a big store."""
-    macros.install(con)
-    scope = "trace_id = $1" + (" AND start_time BETWEEN $2 AND $3" if within else "")
-    cursor = con.execute(toolcalls.ROWS.replace("__SCOPE__", scope), [trace_id, *(within or ())])
+    scope = "trace_id = $trace_id" + (" AND start_time BETWEEN $t0 AND $t1" if within else "")
+    params = {"trace_id": trace_id, **({"t0": within[0], "t1": within[1]} if within else {})}
+    cursor = con.execute(fill(toolcalls.ROWS, scope=scope), params)
     return decode_json(rows_of(cursor), ("arguments",))

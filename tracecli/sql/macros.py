@@ -1,10 +1,26 @@
-"""SQL macros shared by every reader's mapping: lenient casts for the shapes real logs take."""
+"""The SQL macro vocabulary every layer speaks: lenient casts for the shapes real logs take, and
+the concepts defined once for ingest, store and read alike (what a call is, its total tokens,
+its cost at a rate). Installed on every connection the store opens."""
 
 from __future__ import annotations
 
 import duckdb
 
+from tracecli.sql.template import literal
+
+# Spans that are model calls (priced, counted as calls, rolled up): the rest are steps around them.
+CALL_KINDS = ("llm", "embedding")
+
 MACROS = [
+    f"CREATE OR REPLACE TEMP MACRO tc_is_call(kind) AS kind IN ({', '.join(map(literal, CALL_KINDS))})",
+    # A call's total tokens: the logged total, else prompt + completion; NULL when none is known.
+    """CREATE OR REPLACE TEMP MACRO tc_total_tokens(t, p, c) AS CASE
+       WHEN t IS NOT NULL THEN t WHEN p IS NULL AND c IS NULL THEN NULL
+       ELSE coalesce(p, 0) + coalesce(c, 0) END""",
+    # A call's cost at USD-per-token rates; cached prompt tokens are billed at their own rate.
+    """CREATE OR REPLACE TEMP MACRO tc_priced(p, cached, c, r_in, r_cached, r_out) AS
+       (coalesce(p, 0) - coalesce(cached, 0)) * r_in + coalesce(cached, 0) * r_cached
+       + coalesce(c, 0) * r_out""",
     # A JSON value that may itself be a JSON-encoded string (bodies logged as strings). A string
     # is told by its first character: json_type would parse the whole body to say the same.
     """CREATE OR REPLACE TEMP MACRO tc_json(x) AS
@@ -45,5 +61,6 @@ MACROS = [
 
 
 def install(con: duckdb.DuckDBPyConnection) -> None:
+    """Define the vocabulary on `con` (temporary: it lives as long as the connection)."""
     for sql in MACROS:
         con.execute(sql)

@@ -8,6 +8,8 @@ trace's count (`counts_sql`), which needs no request parsed."""
 
 from __future__ import annotations
 
+from tracecli.sql.template import fill, literal
+
 # Typed views of the chat-completions shapes (the common case), read with one parse per body.
 _CHAT_CALLS = '{"choices": [{"message": {"tool_calls": [{"id": "VARCHAR", "function": {"name": "VARCHAR", "arguments": "JSON"}}]}}]}'
 _CHAT_MESSAGES = '{"messages": [{"role": "VARCHAR", "tool_call_id": "VARCHAR", "content": "JSON"}]}'
@@ -18,22 +20,22 @@ _CHAT_MESSAGES = '{"messages": [{"role": "VARCHAR", "tool_call_id": "VARCHAR", "
 # marker's first character, so markers start at a rare one: `_use"` for `tool_use"` (2.4x
 # faster than from the `t`), never at the opening quote (4x slower); the parse decides either
 # way. Empty or missing lists unnest to no rows: filtering on their length would parse twice.
-_ASKED = f"""
+_ASKED = """
 asked_chat AS (
   SELECT s.trace_id, s.span_id AS llm_span_id, s.start_time, s.source_row,
          unnest(calls) AS tc, unnest(range(1, len(calls) + 1)) AS idx
-  FROM (SELECT *, json_transform(response, '{_CHAT_CALLS}').choices[1].message.tool_calls AS calls
-        FROM spans WHERE __SCOPE__ AND contains(CAST(response AS VARCHAR), 'tool_calls"')) s
+  FROM (SELECT *, json_transform(response, {{chat_calls}}).choices[1].message.tool_calls AS calls
+        FROM spans WHERE {{scope}} AND contains(CAST(response AS VARCHAR), 'tool_calls"')) s
 ), asked_resp AS (
   SELECT s.trace_id, s.span_id AS llm_span_id, s.start_time, s.source_row,
          unnest(items) AS tc, unnest(range(1, len(items) + 1)) AS idx
   FROM (SELECT *, json_extract(response, '$.output[*]') AS items
-        FROM spans WHERE __SCOPE__ AND contains(CAST(response AS VARCHAR), 'function_call"')) s
+        FROM spans WHERE {{scope}} AND contains(CAST(response AS VARCHAR), 'function_call"')) s
 ), asked_anthropic AS (
   SELECT s.trace_id, s.span_id AS llm_span_id, s.start_time, s.source_row,
          unnest(items) AS tc, unnest(range(1, len(items) + 1)) AS idx
   FROM (SELECT *, json_extract(response, '$.content[*]') AS items
-        FROM spans WHERE __SCOPE__ AND contains(CAST(response AS VARCHAR), '_use"')
+        FROM spans WHERE {{scope}} AND contains(CAST(response AS VARCHAR), '_use"')
           AND json_type(response, '$.content') = 'ARRAY') s
 ), asked AS (
   SELECT trace_id, llm_span_id, start_time, source_row, idx,
@@ -49,17 +51,19 @@ asked_chat AS (
   FROM asked_anthropic WHERE tc->>'type' = 'tool_use'
 )"""
 
+_ASKED = fill(_ASKED, chat_calls=literal(_CHAT_CALLS), keep=("scope",))
+
 # Tool results carried back in later requests, first occurrence per call id.
-_RESULTS = f"""
+_RESULTS = """
 chat_messages AS (
   SELECT s.trace_id, s.start_time, s.source_row, unnest(msgs) AS m
-  FROM (SELECT *, json_transform(request, '{_CHAT_MESSAGES}').messages AS msgs
-        FROM spans WHERE __SCOPE__ AND contains(CAST(request AS VARCHAR), '_call_id"')) s
+  FROM (SELECT *, json_transform(request, {{chat_messages}}).messages AS msgs
+        FROM spans WHERE {{scope}} AND contains(CAST(request AS VARCHAR), '_call_id"')) s
 ), req_items AS (
   SELECT s.trace_id, s.start_time, s.source_row, unnest(items) AS m
   FROM (SELECT *, list_concat(coalesce(json_extract(request, '$.messages[*]'), []),
                               coalesce(json_extract(request, '$.input[*]'), [])) AS items
-        FROM spans WHERE __SCOPE__ AND (contains(CAST(request AS VARCHAR), 'function_call_output"')
+        FROM spans WHERE {{scope}} AND (contains(CAST(request AS VARCHAR), 'function_call_output"')
           OR contains(CAST(request AS VARCHAR), '_result"'))) s
 ), anthropic_parts AS (
   SELECT trace_id, start_time, source_row, unnest(json_extract(m, '$.content[*]')) AS part
@@ -80,15 +84,17 @@ chat_messages AS (
   GROUP BY trace_id, call_id
 )"""
 
+_RESULTS = fill(_RESULTS, chat_messages=literal(_CHAT_MESSAGES), keep=("scope",))
+
 _TOOL_SPANS = """
 tool_spans AS (
   SELECT trace_id, span_id, tool_call_id, coalesce(tool_name, name) AS tool_name,
          tool_arguments, tool_result, start_time, source_row
-  FROM spans WHERE __SCOPE__ AND kind = 'tool'
+  FROM spans WHERE {{scope}} AND kind = 'tool'
 )"""
 
-_JOINED = f"""
-WITH {_ASKED}, __RESULTS__, {_TOOL_SPANS},
+_JOINED = """
+WITH {{asked}}, {{results}}, {{tool_spans}},
 -- Tool spans that carry no call id an LLM asked for (LangSmith, Langfuse, some OpenInference
 -- instrumentations) meet the asked calls left unmatched by name and order: the k-th unmatched
 -- call of a tool is the k-th unmatched span of that tool in the same trace.
@@ -149,20 +155,25 @@ _ASKED_IN_RESPONSE = """(
                               lambda t: t = 'tool_use')) ELSE 0 END)"""
 
 
-def counts_sql(scope: str, tool_spans: bool) -> str:
-    """Per trace among the spans `scope` selects: how many tool calls `rows` would give. Without
-    tool spans to match to them (`tool_spans` false), that is what the responses ask for."""
+def _with(results: str, select: str) -> str:
+    return fill(_JOINED + select, asked=_ASKED, results=results, tool_spans=_TOOL_SPANS,
+                keep=("scope",))
+
+
+def counts(tool_spans: bool) -> str:
+    """Per trace among the spans `{{scope}}` selects (a hole left for the caller): how many tool
+    calls `ROWS` would give. Without tool spans to match to them (`tool_spans` false), that is
+    what the responses ask for."""
     if tool_spans:
-        joined = _JOINED.replace("__RESULTS__", _NO_RESULTS)
-        sql = f"{joined} SELECT trace_id, count(*) AS n FROM joined GROUP BY trace_id"
-    else:
-        sql = f"SELECT trace_id, sum({_ASKED_IN_RESPONSE}) AS n FROM spans WHERE __SCOPE__ GROUP BY trace_id"
-    return sql.replace("__SCOPE__", scope)
+        return _with(_NO_RESULTS, "SELECT trace_id, count(*) AS n FROM joined GROUP BY trace_id")
+    return fill("SELECT trace_id, sum({{asked}}) AS n FROM spans WHERE {{scope}} GROUP BY trace_id",
+                asked=_ASKED_IN_RESPONSE, keep=("scope",))
 
 
-ROWS = f"""{_JOINED.replace("__RESULTS__", _RESULTS)}
+# One trace's tool calls in order, among the spans `{{scope}}` selects.
+ROWS = _with(_RESULTS, """
 SELECT trace_id, llm_span_id, tool_span_id, call_id, tool_name, arguments, result, result_source,
        row_number() OVER (PARTITION BY trace_id
                           ORDER BY t0, r0, coalesce(llm_span_id, tool_span_id), idx)::INTEGER AS seq
 FROM joined ORDER BY seq
-"""
+""")

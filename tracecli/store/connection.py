@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 
 from tracecli.errors import ExitCode, TraceCliError
+from tracecli.sql import macros
 from tracecli.store.schema import SCHEMA_VERSION, migrate, schema_version
 
 MEMORY = ":memory:"
@@ -63,10 +64,12 @@ def _connect_with_wait(path: str, read_only: bool, wait: float) -> duckdb.DuckDB
 
 
 def configure(con: duckdb.DuckDBPyConnection) -> None:
-    """Session settings every command relies on: UTC timestamps, ordered scans."""
+    """Session settings every command relies on: UTC timestamps, ordered scans, and the SQL
+    vocabulary (tracecli.sql.macros), defined once per connection."""
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET preserve_insertion_order = true")
     con.execute("SET enable_progress_bar = false")  # tracecli reports progress its own way
+    macros.install(con)
 
 
 def open_store(

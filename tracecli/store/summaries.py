@@ -76,7 +76,7 @@ def refresh(con: duckdb.DuckDBPyConnection, ingest_id: int) -> None:
 
     Traces that are wholly new (the usual case) are derived from this ingest's rows alone, which
     are the store's newest, so the work is proportional to the ingest, not the store. A trace
-    that already had spans is rebuilt from all of them. Needs the ingest macros installed."""
+    that already had spans is rebuilt from all of them."""
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE affected AS SELECT trace_id, {TRACE_KEY_SQL.format('trace_id')} "
         "AS trace_key FROM (SELECT DISTINCT trace_id FROM spans WHERE ingest_id = $1)", [ingest_id]
@@ -89,6 +89,6 @@ def refresh(con: duckdb.DuckDBPyConnection, ingest_id: int) -> None:
         scope = "ingest_id = $1"
     params = [ingest_id] if "$1" in scope else []
     found = con.execute(f"SELECT count(*) FROM spans WHERE {scope} AND kind = 'tool'", params).fetchone()
-    counts = toolcalls.counts_sql(scope, tool_spans=bool(found and found[0]))
-    con.execute(_REBUILD_SUMMARY.replace("__TOOL_COUNTS__", counts).replace("__SCOPE__", scope)
+    counts = toolcalls.counts(tool_spans=bool(found and found[0]))
+    con.execute(_REBUILD_SUMMARY.replace("__TOOL_COUNTS__", counts).replace("{{scope}}", scope).replace("__SCOPE__", scope)
                 .replace("__TRACE_KEY__", TRACE_KEY_SQL.format("agg.trace_id")), params)
