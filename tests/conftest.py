@@ -1,8 +1,13 @@
-"""Every test gets its own store: TRACECLI_DB points into tmp_path, so no test touches a real one."""
+"""Every test gets its own store: TRACECLI_DB points into tmp_path, so no test touches a real one.
+
+Setups that many tests share — the samples, a format fixture, a test file's seed records — are
+ingested once per session (`StoreCache`) and copied into the test's own store (`stored`,
+`sample_store`): a test that writes to its store changes only its copy."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -44,11 +49,66 @@ def cli() -> Invoke:
     return invoke
 
 
+def copy_store(source: Path, target: Path) -> None:
+    """A store file (and its write-ahead log, if one was left) copied as a whole."""
+    shutil.copyfile(source, target)
+    wal = source.with_name(source.name + ".wal")
+    if wal.exists():
+        shutil.copyfile(wal, target.with_name(target.name + ".wal"))
+
+
+class StoreCache:
+    """Stores built once per session: the first `get(*args)` runs `tracecli ingest ARGS` into a
+    fresh store and keeps it (and the ingest's stderr); later calls return the same one. Callers
+    copy it before using it, so it never changes."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._stores: dict[tuple[str, ...], tuple[Path, str]] = {}
+
+    def get(self, *args: str) -> tuple[Path, str]:
+        if args not in self._stores:
+            db = self.root / f"store-{len(self._stores)}.duckdb"
+            result = CliRunner().invoke(app, ["ingest", "--db", str(db), *args],
+                                        catch_exceptions=False)
+            assert result.exit_code == 0, (args, result.stderr)
+            self._stores[args] = (db, result.stderr)
+        return self._stores[args]
+
+    def file(self, name: str, rows: list[dict[str, Any]]) -> Path:
+        """A JSONL file of `rows` in the session's directory (written once per name)."""
+        path = self.root / name
+        if not path.exists():
+            path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        return path
+
+
+@pytest.fixture(scope="session")
+def store_cache(tmp_path_factory: pytest.TempPathFactory) -> StoreCache:
+    return StoreCache(tmp_path_factory.mktemp("shared-stores"))
+
+
+Stored = Callable[..., str]
+
+
 @pytest.fixture
-def sample_store(cli: Invoke) -> None:
+def stored(store_cache: StoreCache, isolated_store: Path) -> Stored:
+    """`stored(*args)`: this test's empty store becomes what `tracecli ingest ARGS` makes of it
+    (a copy of the session's one run of that ingest); returns the ingest's stderr."""
+
+    def ingest(*args: str) -> str:
+        assert not isolated_store.exists(), "stored() fills an empty store only"
+        db, stderr = store_cache.get(*args)
+        copy_store(db, isolated_store)
+        return stderr
+
+    return ingest
+
+
+@pytest.fixture
+def sample_store(stored: Stored) -> None:
     """The README's quick start: every bundled sample file ingested."""
-    result = cli("ingest", str(SAMPLES))
-    assert result.exit_code == 0, result.stderr
+    stored(str(SAMPLES))
 
 
 def sample_rows() -> list[dict[str, Any]]:

@@ -6,9 +6,11 @@ import io
 import re
 from pathlib import Path
 
+from typer.testing import CliRunner
+
 from tests.conftest import ROOT, SAMPLE_JSONL, Invoke
 from tracecli.cli.main import app
-from tracecli.render import console
+from tracecli.environment import Environment
 
 README = (ROOT / "README.md").read_text()
 SNAPSHOT = Path(__file__).parent / "snapshots" / "show_reference.txt"
@@ -45,9 +47,15 @@ class FakeTTY(io.StringIO):
         return True
 
 
-def test_colour_only_on_a_terminal_without_no_color(monkeypatch) -> None:  # noqa: ANN001
-    monkeypatch.delenv("NO_COLOR", raising=False)
-    assert console._color_allowed(FakeTTY())
-    assert not console._color_allowed(io.StringIO())
-    monkeypatch.setenv("NO_COLOR", "1")
-    assert not console._color_allowed(FakeTTY())
+def test_colour_only_on_a_terminal_without_no_color() -> None:
+    def printed(stdout: io.StringIO, **environ: str) -> tuple[Environment, str]:
+        env = Environment.of(io.StringIO(), stdout, io.StringIO(), {"COLUMNS": "200", **environ})
+        result = CliRunner().invoke(app, ["formats"], obj=env, catch_exceptions=False)
+        assert result.exit_code == 0 and result.stdout == ""  # all of it went to env.stdout
+        assert "portkey" in stdout.getvalue()
+        return env, stdout.getvalue()
+
+    env, text = printed(FakeTTY())
+    assert env.stdout_colour and "\x1b[" in text
+    for env, text in (printed(io.StringIO()), printed(FakeTTY(), NO_COLOR="1")):
+        assert not env.stdout_colour and "\x1b[" not in text

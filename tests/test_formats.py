@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Invoke
+from tests.conftest import Invoke, Stored
 
 FORMATS = Path(__file__).parent / "fixtures" / "formats"
 REFERENCE_CALLS = [("exponentiate", {"base": 3, "exponent": 5}, "243"),
@@ -53,6 +53,12 @@ def ingest(cli: Invoke, *paths: str) -> str:
     return result.stderr
 
 
+def fixture_store(stored: Stored, *paths: str) -> str:
+    """The test's empty store as `tracecli ingest` of these fixtures leaves it (each set of
+    fixtures is ingested once per session and copied); the ingest's stderr."""
+    return stored(*[str(FORMATS / p) for p in paths])
+
+
 def show_json(cli: Invoke, trace: str, *extra: str) -> dict[str, Any]:
     result = cli("show", trace, "--format", "json", *extra)
     assert result.exit_code == 0, result.stderr
@@ -73,8 +79,8 @@ def llm_nodes(tree: dict[str, Any]) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize(("case", "path", "trace", "fmt"), CASES, ids=IDS)
 def test_reference_run_reads_the_same_from_every_format(
-        cli: Invoke, case: str, path: str, trace: str, fmt: str) -> None:
-    summary = ingest(cli, path)
+        cli: Invoke, stored: Stored, case: str, path: str, trace: str, fmt: str) -> None:
+    summary = fixture_store(stored, path)
     assert re.search(rf"\d+ {fmt}\b", summary), summary
 
     text = cli("show", trace).stdout
@@ -108,8 +114,8 @@ def test_reference_run_reads_the_same_from_every_format(
                                                        "langsmith", "langfuse-download")],
                          ids=["otlp", "openinference", "phoenix", "langsmith", "langfuse"])
 def test_agent_span_contains_the_llm_calls_and_tool_calls(
-        cli: Invoke, case: str, path: str, trace: str, fmt: str) -> None:
-    ingest(cli, path)
+        cli: Invoke, stored: Stored, case: str, path: str, trace: str, fmt: str) -> None:
+    fixture_store(stored, path)
     tree = show_json(cli, trace)
     assert len(tree["spans"]) == 1, tree["spans"]
     root = tree["spans"][0]
@@ -122,8 +128,8 @@ def test_agent_span_contains_the_llm_calls_and_tool_calls(
     assert all(c["tool_span_id"] for n in children for c in n["tool_calls"])
 
 
-def test_all_spans_keeps_framework_noise(cli: Invoke) -> None:
-    ingest(cli, "openinference/langchain_traces.jsonl")
+def test_all_spans_keeps_framework_noise(cli: Invoke, stored: Stored) -> None:
+    fixture_store(stored, "openinference/langchain_traces.jsonl")
     trace = "7ef92f3577b34da6a3ce929d0e0e4739"
     folded = walk(show_json(cli, trace)["spans"])
     every = walk(show_json(cli, trace, "--all-spans")["spans"])
@@ -136,8 +142,8 @@ def test_all_spans_keeps_framework_noise(cli: Invoke) -> None:
     assert text.count("── tool ") == 3
 
 
-def test_a_directory_of_every_format_ingests_in_one_command(cli: Invoke) -> None:
-    summary = ingest(cli, ".")
+def test_a_directory_of_every_format_ingests_in_one_command(cli: Invoke, stored: Stored) -> None:
+    summary = fixture_store(stored, ".")  # the store tests/test_toolcalls.py also reads
     for name in ("otlp", "openinference", "phoenix", "litellm", "langsmith", "langfuse"):
         assert re.search(rf"\d+ {name}\b", summary), summary
     listed = json.loads(cli("traces", "--format", "json", "--limit", "100").stdout)
@@ -147,9 +153,9 @@ def test_a_directory_of_every_format_ingests_in_one_command(cli: Invoke) -> None
     assert {t["total_tokens"] for t in reference} == {TOTAL_TOKENS}
 
 
-def test_otlp_log_records_join_their_spans_in_either_order(cli: Invoke) -> None:
+def test_otlp_log_records_join_their_spans_in_either_order(cli: Invoke, stored: Stored) -> None:
     trace = "5cf92f3577b34da6a3ce929d0e0e4737"
-    ingest(cli, "otlp/split/traces.jsonl")
+    fixture_store(stored, "otlp/split/traces.jsonl")
     before = show_json(cli, trace)
     assert not [c for n in llm_nodes(before) for c in n["tool_calls"] if c["call_id"] and not c["name"]]
     assert before["answer"] is None  # spans alone carry no content
@@ -162,9 +168,9 @@ def test_otlp_log_records_join_their_spans_in_either_order(cli: Invoke) -> None:
     assert "system: You are a helpful assistant" in full
 
 
-def test_otlp_logs_before_traces(cli: Invoke) -> None:
+def test_otlp_logs_before_traces(cli: Invoke, stored: Stored) -> None:
     trace = "5cf92f3577b34da6a3ce929d0e0e4737"
-    ingest(cli, "otlp/split/logs.jsonl")
+    fixture_store(stored, "otlp/split/logs.jsonl")
     ingest(cli, "otlp/split/traces.jsonl")
     tree = show_json(cli, trace)
     assert [c["name"] for n in llm_nodes(tree) for c in n["tool_calls"]] == [
@@ -179,8 +185,8 @@ def test_genai_costs_are_computed_and_logged_costs_kept(cli: Invoke) -> None:
     assert [n["cost_source"] for n in oi] == ["logged", "logged", "computed", "computed"]
 
 
-def test_litellm_failure_and_tags(cli: Invoke) -> None:
-    ingest(cli, "litellm/payloads.jsonl")
+def test_litellm_failure_and_tags(cli: Invoke, stored: Stored) -> None:
+    fixture_store(stored, "litellm/payloads.jsonl")
     tree = show_json(cli, "litellm-trace-fail-01")
     call = llm_nodes(tree)[0]
     assert call["status"] == "error" and "RateLimitError" in call["error"]
@@ -189,8 +195,8 @@ def test_litellm_failure_and_tags(cli: Invoke) -> None:
     assert tags["tags"] == "math,agents" and tags["env"] == "prod" and tags["team"] == "agents"
 
 
-def test_spend_logs_cache_hit_string(cli: Invoke) -> None:
-    ingest(cli, "litellm/spend_logs.jsonl")
+def test_spend_logs_cache_hit_string(cli: Invoke, stored: Stored) -> None:
+    fixture_store(stored, "litellm/spend_logs.jsonl")
     calls = llm_nodes(show_json(cli, "litellm-session-c3d9"))
     assert {n["cache_status"] for n in calls} == {"MISS"}
 

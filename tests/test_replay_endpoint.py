@@ -64,7 +64,7 @@ def test_reexecute_compares_each_call(cli: Invoke, sample_store: None, endpoint:
     assert [c["call_number"] for c in calls] == [1, 2, 3, 4]
     assert [c["same_tools"] for c in calls] == [True, True, True, True]
     assert [c["same_text"] for c in calls] == [True, True, True, False]
-    assert calls[0]["live"]["tools"] == ['exponentiate({"base": 3, "exponent": 5})']
+    assert calls[0]["live"]["tools"] == ["exponentiate(base=3, exponent=5)"]
     assert calls[3]["live"]["text"] == "It is 76527504."
     assert calls[3]["recorded"]["text"].endswith("is 76,527,504.")
     paths = {path for path, _, _ in FakeModel.received}

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import SAMPLE_JSONL, Invoke
-from tests.test_formats import FORMATS, show_json, walk
+from tests.conftest import SAMPLE_JSONL, Invoke, Stored
+from tests.test_formats import fixture_store, show_json, walk
 
 
 def _row(n: int, trace: str, request: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
@@ -57,10 +57,10 @@ NO_CALLS = [  # tool call lists that are empty or null ask for nothing
 ]
 
 
-def _ingest(cli: Invoke, tmp_path: Path, rows: list[dict[str, Any]]) -> None:
+def _ingest(cli: Invoke, tmp_path: Path, rows: list[dict[str, Any]], *more: Path) -> None:
     path = tmp_path / "calls.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    result = cli("ingest", str(path))
+    result = cli("ingest", str(path), *map(str, more))
     assert result.exit_code == 0, result.stderr
 
 
@@ -89,12 +89,12 @@ def test_empty_and_null_call_lists_ask_for_nothing(cli: Invoke, tmp_path: Path) 
     assert _calls("empty-trace", cli) == []
 
 
-def test_every_trace_lists_as_many_tool_calls_as_it_shows(cli: Invoke, tmp_path: Path) -> None:
+def test_every_trace_lists_as_many_tool_calls_as_it_shows(cli: Invoke, stored: Stored,
+                                                          tmp_path: Path) -> None:
     """Ingest counts tool calls without joining them; `show` joins them. Over every format
     (tool spans matched by id and by order included), the two agree."""
-    _ingest(cli, tmp_path, RESPONSES_API + ANTHROPIC + NO_CALLS)
-    for source in (SAMPLE_JSONL, FORMATS):
-        assert cli("ingest", str(source)).exit_code == 0
+    fixture_store(stored, ".")  # every format fixture, as test_formats ingests the directory
+    _ingest(cli, tmp_path, RESPONSES_API + ANTHROPIC + NO_CALLS, SAMPLE_JSONL)
     listed = json.loads(cli("traces", "--format", "json", "--limit", "0").stdout)
     assert len(listed) > 20 and sum(t["tool_calls"] for t in listed) > 40
     for trace in listed:

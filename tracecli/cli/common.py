@@ -1,10 +1,10 @@
-"""What every command shares: option types, error handling, and opening the store for reads."""
+"""What every command shares: option types, the Environment, error handling, and opening the
+store for reads."""
 
 from __future__ import annotations
 
 import functools
 import os
-import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from tracecli.errors import ExitCode, TraceCliError
+from tracecli.environment import Environment
+from tracecli.errors import ExitCode, TraceCliError, first_line
 from tracecli.render import console
 from tracecli.render.output import OutputFormat
 
@@ -55,26 +56,28 @@ TagOption = Annotated[
 ]
 
 
-def debug_enabled() -> bool:
-    return bool(os.environ.get("TRACECLI_DEBUG"))
+def environment(ctx: typer.Context) -> Environment:
+    """The Environment the CLI callback read, or the one a caller handed in as the context
+    object (`CliRunner().invoke(app, args, obj=env)`)."""
+    return ctx.find_object(Environment) or Environment.current()
 
 
-def fail(message: str, code: int = ExitCode.ERROR) -> None:
+def fail(env: Environment, message: str, code: int = ExitCode.ERROR) -> None:
     """One plain line on stderr, then exit with `code`. Messages can quote input (file names,
     engine errors), so they are masked for secrets and made safe for the terminal."""
     from tracecli.ingest.redact import redact_text
     from tracecli.render.text import one_line
 
-    console.err().print(f"tracecli: error: {one_line(redact_text(message))}", markup=False,
-                        highlight=False, soft_wrap=True)
+    console.err(env).print(f"tracecli: error: {one_line(redact_text(message))}", markup=False,
+                           highlight=False, soft_wrap=True)
     raise typer.Exit(int(code))
 
 
-def busy_wait() -> float:
+def busy_wait(env: Environment) -> float:
     """How long to wait for a store another process holds: TRACECLI_BUSY_WAIT seconds."""
     from tracecli.store.connection import BUSY_WAIT_SECONDS
 
-    raw = os.environ.get("TRACECLI_BUSY_WAIT")
+    raw = env.busy_wait
     if raw is None or not raw.strip():
         return BUSY_WAIT_SECONDS
     try:
@@ -86,39 +89,41 @@ def busy_wait() -> float:
 
 def guarded(func: F) -> F:
     """Expected failures become one stderr line and an exit code; nothing shows a traceback
-    unless --debug (or TRACECLI_DEBUG=1) asked for it."""
+    unless --debug (or TRACECLI_DEBUG=1) asked for it. The command takes its context as `ctx`
+    (Typer passes it by name), whose Environment says where errors go."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        env = environment(kwargs["ctx"])
         try:
             return func(*args, **kwargs)
         except typer.Exit:
             raise
         except TraceCliError as exc:
-            if debug_enabled():
-                traceback.print_exc()
-            fail(exc.message, exc.code)
+            if env.debug:
+                traceback.print_exc(file=env.stderr)
+            fail(env, exc.message, exc.code)
         except KeyboardInterrupt:
-            console.err().print("tracecli: interrupted", markup=False)
+            console.err(env).print("tracecli: interrupted", markup=False)
             raise typer.Exit(130) from None
         except BrokenPipeError:
-            _silence_broken_pipe()
+            _silence_broken_pipe(env)
             raise typer.Exit(0) from None
         except Exception as exc:  # a bug: still one line, and a way to see more
-            if debug_enabled():
-                traceback.print_exc()
-            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            fail(f"internal error: {type(exc).__name__}: {detail} (run with --debug for a traceback)")
+            if env.debug:
+                traceback.print_exc(file=env.stderr)
+            fail(env, f"internal error: {type(exc).__name__}: {first_line(exc)} "
+                 "(run with --debug for a traceback)")
         return None
 
     return wrapper  # type: ignore[return-value]
 
 
-def _silence_broken_pipe() -> None:
+def _silence_broken_pipe(env: Environment) -> None:
     """The reader went away (`| head`): stop quietly, without Python's flush-time complaint."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, env.stdout.fileno())
     except (OSError, ValueError):
         pass
 
@@ -136,8 +141,10 @@ def build_filters(since: str | None, until: str | None, models: list[str] | None
 
 
 @contextmanager
-def read_store(db: str | None, sources: list[str] | None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The store to answer from: the --db file (read-only), or --from inputs ingested into memory."""
+def read_store(db: str | None, sources: list[str] | None,
+               env: Environment | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The store to answer from: the --db file (read-only), or --from inputs ingested into memory.
+    `env` (the command's; a script's process by default) says how long to wait for a busy one."""
     from tracecli.store.connection import MEMORY, open_store
 
     if sources:
@@ -150,7 +157,7 @@ def read_store(db: str | None, sources: list[str] | None) -> Iterator[duckdb.Duc
             con.close()
             raise
     else:
-        con = open_store(db, read_only=True, wait=busy_wait())
+        con = open_store(db, read_only=True, wait=busy_wait(env or Environment.current()))
     try:
         yield con
     finally:

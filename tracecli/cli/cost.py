@@ -16,25 +16,12 @@ from tracecli.cli.common import (
     UntilOption,
     guarded,
 )
-from tracecli.render.output import Column, OutputFormat
-
-
-def _columns(label: str) -> list[Column]:
-    return [
-        Column("group", label),
-        Column("calls", "calls", "int"),
-        Column("prompt_tokens", "in tok", "int"),
-        Column("completion_tokens", "out tok", "int"),
-        Column("total_tokens", "tokens", "int"),
-        Column("cost_usd", "cost (USD)", "cost"),
-        Column("logged", "logged", "int"),
-        Column("computed", "computed", "int"),
-        Column("unpriced", "unpriced", "int"),
-    ]
+from tracecli.render.output import OutputFormat
 
 
 @guarded
 def cost(
+    ctx: typer.Context,
     by: Annotated[str, typer.Option("--by", metavar="GROUP", help="model, provider, trace, day, kind, tag (every "
                                     "key=value) or tag:KEY (one key's values).")] = "model",
     db: DbOption = None,
@@ -50,13 +37,15 @@ def cost(
 ) -> None:
     """Total cost and tokens of LLM and embedding calls. Costs come from the logs where logged,
     else from genai-prices' table (computed); calls to models it does not know are unpriced."""
-    from tracecli.cli.common import build_filters, read_store
+    from tracecli.cli.common import build_filters, environment, read_store
     from tracecli.read.cost import parse_group, totals
+    from tracecli.render import columns
     from tracecli.render.output import emit
 
     grouping = parse_group(by)
     filters = build_filters(since, until, model, tag)
-    with read_store(db, from_) as con:
+    env = environment(ctx)
+    with read_store(db, from_, env) as con:
         rows, total = totals(con, grouping, filters, prices)
     document = {"by": grouping.label, "prices": prices, "rows": rows, "total": {k: v for k, v in total.items() if k != "group"}}
-    emit(rows, _columns(grouping.label), fmt, footer=total, document=document)
+    emit(rows, columns.cost(grouping.label), fmt, footer=total, document=document, env=env)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from tracecli.cli.common import FormatOption, guarded
-from tracecli.render.output import Column, OutputFormat
+import typer
 
-COLUMNS = [Column("name", "format"), Column("description", "reads")]
+from tracecli.cli.common import FormatOption, guarded
+from tracecli.render.output import OutputFormat
 
 
 @guarded
-def formats(fmt: FormatOption = OutputFormat.table) -> None:
+def formats(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
     """List the readers; `tracecli ingest --format NAME` forces one."""
+    from tracecli.cli.common import environment
     from tracecli.ingest.formats.registry import READERS
+    from tracecli.render import columns
     from tracecli.render.output import emit
 
-    emit([{"name": r.name, "description": r.description} for r in READERS], COLUMNS, fmt)
+    emit([{"name": r.name, "description": r.description} for r in READERS], columns.FORMATS, fmt,
+         env=environment(ctx))

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import sys
 from contextlib import nullcontext
 from typing import Annotated
 
 import typer
 
-from tracecli.cli.common import DbOption, busy_wait, guarded
+from tracecli.cli.common import DbOption, busy_wait, environment, guarded
 from tracecli.render import console
 
 
 @guarded
 def ingest(
+    ctx: typer.Context,
     paths: Annotated[list[str], typer.Argument(metavar="PATH...", help="Files, directories, globs, or - for stdin "
                                                     "(.jsonl .ndjson .json .parquet, optionally .gz).")],
     db: DbOption = None,
@@ -43,11 +43,11 @@ def ingest(
     if rejects and not skip_bad:
         raise TraceCliError("--rejects needs --skip-bad", ExitCode.USAGE)
     options = ReadOptions(portkey_cost_unit=portkey_cost_unit, redact=not no_redact)  # type: ignore[arg-type]
-    con = open_store(db, wait=busy_wait())
+    env = environment(ctx)
+    con = open_store(db, wait=busy_wait(env))
     try:
-        show_progress = not quiet and sys.stderr.isatty()
         with (open(rejects, "wb") if rejects else nullcontext()) as rejected, \
-                progress_reporter(console.err(), enabled=show_progress) as progress:
+                progress_reporter(console.err(env), enabled=not quiet and env.stderr_isatty) as progress:
             result = run_ingest(con, paths, format_name=format_name, options=options,
                                 progress=progress, skip_bad=skip_bad, rejects=rejected)
     except OSError as exc:
@@ -55,6 +55,6 @@ def ingest(
     finally:
         con.close()
     if not quiet:
-        console.err().print(summary(result), markup=False, highlight=False)
+        console.err(env).print(summary(result), markup=False, highlight=False)
     if result.skipped or result.skipped_files:
-        console.err().print(skipped_report(result, rejects), markup=False, highlight=False)
+        console.err(env).print(skipped_report(result, rejects), markup=False, highlight=False)

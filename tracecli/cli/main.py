@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-import os
+from dataclasses import replace
 from typing import Annotated
 
 import typer
 
 from tracecli import __version__
 from tracecli.cli import cost, formats, ingest, replay, show, spans, traces
+from tracecli.environment import Environment
 
 app = typer.Typer(
     name="tracecli",
@@ -30,12 +31,15 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
+    ctx: typer.Context,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
     version: Annotated[bool | None, typer.Option("--version", callback=_version, is_eager=True,
                                                  help="Print the version and exit.")] = None,
 ) -> None:
-    if debug:
-        os.environ["TRACECLI_DEBUG"] = "1"
+    # The one read of the process's streams and variables, for every command (cli.common's
+    # `environment(ctx)`); a caller may hand in its own as the context object.
+    env = ctx.obj if isinstance(ctx.obj, Environment) else Environment.current()
+    ctx.obj = replace(env, debug=True) if debug else env
 
 
 app.command("ingest")(ingest.ingest)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -11,11 +10,13 @@ from tracecli.cli.common import DbOption, FormatOption, FromOption, guarded
 from tracecli.render.output import OutputFormat
 
 if TYPE_CHECKING:
+    from tracecli.environment import Environment
     from tracecli.read.tree import TraceTree
 
 
 @guarded
 def replay(
+    ctx: typer.Context,
     trace_id: Annotated[str, typer.Argument(metavar="TRACE_ID", help="Trace id, or a unique prefix of one.")],
     db: DbOption = None,
     from_: FromOption = None,
@@ -38,48 +39,41 @@ def replay(
 ) -> None:
     """Play a recorded run back: what was sent, what came back, each tool call and its result.
     With --endpoint, re-execute its requests and compare."""
-    from tracecli.cli.common import read_store
+    from tracecli.cli.common import environment, read_store
     from tracecli.read.replay import steps as replay_steps
     from tracecli.read.tree import build
     from tracecli.render import console
-    from tracecli.render.output import dumps
 
-    with read_store(db, from_) as con:
+    env = environment(ctx)
+    with read_store(db, from_, env) as con:
         tree = build(con, trace_id)
     if endpoint:
-        _compare(tree, endpoint, model, api_key_env, timeout, fmt)
+        _compare(env, tree, endpoint, model, env.environ.get(api_key_env), timeout, fmt)
         return
     plan = replay_steps(tree)
     if fmt is not OutputFormat.table:
-        rows = [s.to_dict() for s in plan]
-        if fmt is OutputFormat.json:
-            console.out().file.write(dumps(rows, indent=2) + "\n")
-        else:
-            from tracecli.render.output import Column, emit
+        from tracecli.render import columns
+        from tracecli.render.output import emit
 
-            emit(rows, [Column("at_ms", "at (ms)", "float"), Column("kind", "kind"),
-                        Column("call_number", "call", "int"), Column("title", "step"),
-                        Column("lines", "detail")], fmt)
+        emit([s.to_dict() for s in plan], columns.REPLAY_STEPS, fmt, env=env)
         return
     from tracecli.render.replay import play
 
     def wait_for_enter() -> None:
-        console.err().print("[Enter] next step", markup=False, end="")
-        sys.stdin.readline()
+        console.err(env).print("[Enter] next step", markup=False, end="")
+        env.stdin.readline()
 
-    play(plan, console.out(), speed=speed, max_wait=max_wait,
+    play(plan, console.out(env), speed=speed, max_wait=max_wait,
          wait_for_enter=wait_for_enter if step else None)
 
 
-def _compare(tree: TraceTree, endpoint: str, model: str | None, api_key_env: str, timeout: float,
-             fmt: OutputFormat) -> None:
-    import os
-
+def _compare(env: Environment, tree: TraceTree, endpoint: str, model: str | None,
+             api_key: str | None, timeout: float, fmt: OutputFormat) -> None:
     from tracecli.errors import ExitCode, TraceCliError
     from tracecli.read.reexec import OpenAICompatible, reexecute
     from tracecli.render.reexec import COLUMNS, rows
 
-    client = OpenAICompatible(endpoint, os.environ.get(api_key_env), timeout)
+    client = OpenAICompatible(endpoint, api_key, timeout)
     try:
         results = reexecute(tree, client, model=model)
     finally:
@@ -89,6 +83,6 @@ def _compare(tree: TraceTree, endpoint: str, model: str | None, api_key_env: str
     from tracecli.render.output import emit
 
     if fmt in (OutputFormat.json, OutputFormat.jsonl):
-        emit([r.to_dict() for r in results], COLUMNS, fmt)
+        emit([r.to_dict() for r in results], COLUMNS, fmt, env=env)
     else:
-        emit(rows(results), COLUMNS, fmt)
+        emit(rows(results), COLUMNS, fmt, env=env)

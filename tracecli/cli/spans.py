@@ -16,24 +16,12 @@ from tracecli.cli.common import (
     UntilOption,
     guarded,
 )
-from tracecli.render.output import Column, OutputFormat
-
-COLUMNS = [
-    Column("trace_id", "trace"),
-    Column("span_id", "span"),
-    Column("kind", "kind"),
-    Column("name", "name", width=30),
-    Column("start_time", "start (UTC)", "time"),
-    Column("duration_ms", "duration", "ms"),
-    Column("model", "model"),
-    Column("total_tokens", "tokens", "int"),
-    Column("cost_usd", "cost", "cost"),
-    Column("status", "status"),
-]
+from tracecli.render.output import OutputFormat
 
 
 @guarded
 def spans(
+    ctx: typer.Context,
     trace: Annotated[str | None, typer.Option("--trace", metavar="TRACE_ID", help="Only this trace (a unique prefix is enough).")] = None,
     db: DbOption = None,
     from_: FromOption = None,
@@ -45,12 +33,14 @@ def spans(
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """List spans. `--format jsonl` is the lossless export that `tracecli ingest` reads back."""
-    from tracecli.cli.common import build_filters, read_store
+    from tracecli.cli.common import build_filters, environment, read_store
     from tracecli.read.listing import list_spans, resolve_trace_id
+    from tracecli.render import columns
     from tracecli.render.output import emit
 
     filters = build_filters(since, until, model, tag)
-    with read_store(db, from_) as con:
+    env = environment(ctx)
+    with read_store(db, from_, env) as con:
         trace_id = resolve_trace_id(con, trace) if trace else None
         rows = list_spans(con, filters, trace_id, limit)
-    emit(rows, COLUMNS, fmt)
+    emit(rows, columns.SPANS, fmt, env=env)

@@ -16,25 +16,12 @@ from tracecli.cli.common import (
     UntilOption,
     guarded,
 )
-from tracecli.render.output import Column, OutputFormat
-
-COLUMNS = [
-    Column("trace_id", "trace"),
-    Column("start_time", "start (UTC)", "time"),
-    Column("duration_ms", "duration", "ms"),
-    Column("llm_calls", "LLM", "int"),
-    Column("tool_calls", "tools", "int"),
-    Column("models", "models", "list", width=28),
-    Column("total_tokens", "tokens", "int"),
-    Column("cost_usd", "cost", "cost"),
-    Column("status", "status"),
-    Column("feedback_score", "feedback", "float"),
-    Column("tags", "tags", "map", width=40),
-]
+from tracecli.render.output import OutputFormat
 
 
 @guarded
 def traces(
+    ctx: typer.Context,
     db: DbOption = None,
     from_: FromOption = None,
     since: SinceOption = None,
@@ -51,10 +38,10 @@ def traces(
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """List traces, newest first, with their calls, tokens, cost and tags."""
-    from tracecli.cli.common import build_filters, read_store
+    from tracecli.cli.common import build_filters, environment, read_store
     from tracecli.errors import ExitCode, TraceCliError
     from tracecli.read.listing import list_traces
-    from tracecli.render import console
+    from tracecli.render import columns, console
     from tracecli.render.output import emit
 
     if status not in (None, "ok", "error"):
@@ -62,9 +49,10 @@ def traces(
     if limit < 0:
         raise TraceCliError("--limit must be 0 (all) or more", ExitCode.USAGE)
     filters = build_filters(since, until, model, tag, status=status, min_cost=min_cost, search=search)
-    with read_store(db, from_) as con:
+    env = environment(ctx)
+    with read_store(db, from_, env) as con:
         rows, total = list_traces(con, filters, limit)
-    emit(rows, COLUMNS, fmt)
+    emit(rows, columns.TRACES, fmt, env=env)
     if len(rows) < total:
-        console.err().print(f"showing {len(rows)} of {total} traces; use --limit 0 for all",
-                            markup=False)
+        console.err(env).print(f"showing {len(rows)} of {total} traces; use --limit 0 for all",
+                               markup=False)

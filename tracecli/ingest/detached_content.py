@@ -14,10 +14,10 @@ from __future__ import annotations
 import duckdb
 
 _MOVE = """
-INSERT INTO span_content
+INSERT INTO span_content BY NAME
 SELECT record_key, trace_id, span_id, request, response, source_file, source_row, ingest_id
 FROM spans s
-WHERE ingest_id = $1 AND kind = 'content'
+WHERE ingest_id = $ingest_id AND kind = 'content'
   AND NOT EXISTS (SELECT 1 FROM span_content c WHERE c.record_key = s.record_key)
 """
 
@@ -28,7 +28,7 @@ UPDATE spans AS s SET
                  ELSE json_merge_patch(coalesce(s.request, '{}'), c.request) END,
   response = CASE WHEN json_exists(s.response, '$.choices') OR c.response IS NULL THEN s.response
                   ELSE json_merge_patch(coalesce(s.response, '{}'), c.response) END,
-  ingest_id = $1
+  ingest_id = $ingest_id
 FROM (
   SELECT trace_id, span_id,
          first(request ORDER BY record_key) FILTER (WHERE request IS NOT NULL) AS request,
@@ -43,12 +43,13 @@ WHERE s.trace_id = c.trace_id AND s.span_id = c.span_id AND s.kind <> 'content'
 
 def merge(con: duckdb.DuckDBPyConnection, ingest_id: int) -> None:
     """Move this ingest's content rows out of `spans` and apply all stored content."""
+    params = {"ingest_id": ingest_id}
     row = con.execute(
-        "SELECT count(*) FROM spans WHERE ingest_id = $1 AND kind = 'content'", [ingest_id]
+        "SELECT count(*) FROM spans WHERE ingest_id = $ingest_id AND kind = 'content'", params
     ).fetchone()
     if row and row[0]:
-        con.execute(_MOVE, [ingest_id])
-        con.execute("DELETE FROM spans WHERE ingest_id = $1 AND kind = 'content'", [ingest_id])
+        con.execute(_MOVE, params)
+        con.execute("DELETE FROM spans WHERE ingest_id = $ingest_id AND kind = 'content'", params)
     row = con.execute("SELECT count(*) FROM span_content").fetchone()
     if row and row[0]:
-        con.execute(_APPLY, [ingest_id])
+        con.execute(_APPLY, params)

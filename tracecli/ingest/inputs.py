@@ -15,13 +15,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
-from tracecli.errors import BadInput
+import duckdb
+
+from tracecli.errors import BadInput, first_line
 
 Container = Literal["jsonl", "json", "parquet"]
 DATA_SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet", ".jsonl.gz", ".ndjson.gz", ".json.gz")
 GZIP_MAGIC = b"\x1f\x8b"
 PARQUET_MAGIC = b"PAR1"
 PEEK_BYTES = 1 << 20
+
+# What a bad file raises inside DuckDB (a record without a key the store needs included);
+# anything else is a bug and propagates as such.
+READ_ERRORS = (duckdb.InvalidInputException, duckdb.IOException, duckdb.ConversionException,
+               duckdb.ConstraintException)
 
 
 @dataclass(frozen=True)
@@ -291,21 +298,6 @@ def locate_bad_element(source: Source, elements: bool = True) -> tuple[int, str]
     return None
 
 
-def salvage_lines(source: Source, spool_dir: str) -> Source:
-    """--skip-bad, for a compressed stream that ends early: its whole lines, uncompressed."""
-    fd, path = tempfile.mkstemp(prefix="salvaged-", suffix=".jsonl", dir=spool_dir)
-    with os.fdopen(fd, "wb") as out:
-        try:
-            with _open_text(source.path, source.gzipped) as fh:
-                for raw in fh:
-                    if raw.endswith(b"\n"):
-                        out.write(raw)
-        except (OSError, EOFError, zlib.error):
-            pass
-    return Source(path=path, label=source.label, container="jsonl", gzipped=False,
-                  size=source.size)
-
-
 def locate_bad_row_group(source: Source) -> tuple[int, str] | None:
     """Error path only: the first Parquet row group that cannot be read (1-based)."""
     import pyarrow.parquet as pq
@@ -313,12 +305,12 @@ def locate_bad_row_group(source: Source) -> tuple[int, str] | None:
     try:
         pf = pq.ParquetFile(source.path)
     except Exception as exc:  # pyarrow raises many types for a damaged file
-        return 0, f"not a readable Parquet file ({_first_line(exc)})"
+        return 0, f"not a readable Parquet file ({first_line(exc)})"
     for index in range(pf.num_row_groups):
         try:
             pf.read_row_group(index)
         except Exception as exc:
-            return index + 1, _first_line(exc)
+            return index + 1, first_line(exc)
     return None
 
 
@@ -336,14 +328,9 @@ def salvage_row_groups(source: Source, spool_dir: str) -> tuple[Source, list[tup
             try:
                 writer.write_table(pf.read_row_group(index))
             except Exception as exc:  # pyarrow raises many types for a damaged file
-                dropped.append((index + 1, _first_line(exc)))
+                dropped.append((index + 1, first_line(exc)))
     return Source(path=path, label=source.label, container="parquet", gzipped=False,
                   size=source.size), dropped
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def row_group_rows(source: Source, group: int) -> int:
@@ -359,7 +346,7 @@ def is_blank(source: Source) -> bool:
         import pyarrow.parquet as pq
 
         try:
-            return pq.ParquetFile(source.path).metadata.num_rows == 0
+            return int(pq.ParquetFile(source.path).metadata.num_rows) == 0
         except Exception:  # unreadable: not blank, and the read will say what is wrong
             return False
     head, whole = _head(source.path, source.gzipped, source.label)

@@ -14,13 +14,14 @@ from typing import BinaryIO
 
 import duckdb
 
-from tracecli.errors import BadInput, TraceCliError
+from tracecli.errors import BadInput, TraceCliError, first_line
 from tracecli.ingest import detached_content as content
 from tracecli.ingest import pricing, redact, salvage
 from tracecli.ingest.formats import registry
-from tracecli.ingest.formats.base import Reader, ReadOptions, columns_literal, q
+from tracecli.ingest.formats.base import Reader, ReadOptions
 from tracecli.ingest.inputs import (
     NO_FIELDS,
+    READ_ERRORS,
     Source,
     expand,
     is_blank,
@@ -29,13 +30,11 @@ from tracecli.ingest.inputs import (
     locate_bad_row_group,
     peek_records,
 )
+from tracecli.sql.template import fill, ident, literal, merge, struct_literal
 from tracecli.store import rollup
 from tracecli.store import summaries as derive
 from tracecli.store.connection import configure
 
-# What a bad file raises inside DuckDB; anything else is a bug and propagates as such.
-READ_ERRORS = (duckdb.InvalidInputException, duckdb.IOException, duckdb.ConversionException,
-               duckdb.ConstraintException)
 Progress = Callable[[Source, int, int], None]  # (file being read, bytes done, bytes in all)
 
 
@@ -66,33 +65,37 @@ class IngestResult:
 
 
 def _relation_sql(source: Source, reader: Reader, columns: dict[str, str], reading: _Reading) -> str:
-    """The `src` relation: declared columns plus record number and file label (parameters 1, 2).
+    """The `src` relation: declared columns plus record number and file label (`$label`).
 
     DuckDB numbers JSON records only through a window over the whole file, which runs on one
-    thread: half the speed of the rest of the ingest on two cores, and nothing to number them
-    with afterwards (an UPDATE of the new rows makes DuckDB write them all again at commit).
+    thread, slower than the rest of the ingest, and nothing to number them with afterwards (an UPDATE of the new rows makes DuckDB write them all again at commit).
     Readers whose records carry their own id (`row_per_record`) are read unnumbered, in
     parallel: their `_row` is NULL, whatever the file type, so that the same records read from
     JSONL or Parquet are the same spans. Parquet numbers its rows itself."""
     if source.container == "parquet":
         return _cast_parquet(columns, numbered=not reader.row_per_record)
-    row = "NULL::BIGINT" if reader.row_per_record else "row_number() OVER ()"
-    scan = f"SELECT *, {row} AS _row, $2::VARCHAR AS _file FROM {_scan_json(source, reader, reading.max_line)}"
-    return f"SELECT * FROM ({scan}) WHERE {_is_record(reader, reading.skip_bad)}"
+    return fill(_JSON_RELATION, scan=_scan_json(source, reader, reading.max_line),
+                row="NULL::BIGINT" if reader.row_per_record else "row_number() OVER ()",
+                is_record=_is_record(reader, reading.skip_bad))
+
+
+_JSON_RELATION = """SELECT * FROM (SELECT *, {{row}} AS _row, $label::VARCHAR AS _file FROM {{scan}})
+WHERE {{is_record}}"""
 
 
 def _is_record(reader: Reader, skip_bad: bool) -> str:
     """A JSON value with none of the reader's fields (a `null` line, `{}`) holds no record:
     the ingest fails on it, naming its line (`_read_error`), or with --skip-bad drops it."""
-    present = " OR ".join(f"{q(c)} IS NOT NULL" for c in reader.columns)
-    return f"({present})" if skip_bad else f"(({present}) OR error('{NO_FIELDS}'))"
+    present = " OR ".join(fill("{{column}} IS NOT NULL", column=ident(c)) for c in reader.columns)
+    if skip_bad:
+        return fill("({{present}})", present=present)
+    return fill("(({{present}}) OR error({{message}}))", present=present, message=literal(NO_FIELDS))
 
 
-# DuckDB's JSON reader allocates buffers of twice the largest object it allows, per thread:
-# 1 GiB made an ingest of any JSONL file hold 3+ GB, and 64 MiB made a 1M-line ingest 7% slower
-# than 16 MiB (DuckDB's least), in page faults. A JSONL line is one call: an ingest reads lines
-# of up to 16 MiB, and runs again allowing 256 MiB if one is longer (inline images). A whole
-# JSON document may be one big object.
+# DuckDB's JSON reader allocates buffers of twice the largest object it allows, per thread: a
+# large allowance makes every ingest hold gigabytes, and page faults slow it. A JSONL line is
+# one call: an ingest reads lines of up to 16 MiB (DuckDB's least), and runs again allowing
+# 256 MiB if one is longer (inline images). A whole JSON document may be one big object.
 MAX_LINE = 16 << 20
 LONG_LINE = 256 << 20
 MAX_DOCUMENT = 1 << 30
@@ -109,25 +112,41 @@ class _Reading:
     skip_bad: bool = False
 
 
+_READ_JSON = """read_json($path, columns = {{columns}}, format = {{format}},
+          compression = {{compression}}, maximum_object_size = {{largest}})"""
+
+
 def _scan_json(source: Source, reader: Reader, max_line: int) -> str:
-    """read_json over the reader's declared columns (the path is parameter 1)."""
-    fmt = "newline_delimited" if source.container == "jsonl" else "auto"
-    compression = "gzip" if source.gzipped else "none"
-    largest = max_line if source.container == "jsonl" else MAX_DOCUMENT
-    return (
-        f"read_json($1, columns = {columns_literal(reader.columns)}, format = '{fmt}', "
-        f"compression = '{compression}', maximum_object_size = {largest})"
-    )
+    """read_json over the reader's declared columns."""
+    lines = source.container == "jsonl"
+    return fill(_READ_JSON, columns=struct_literal(reader.columns),
+                format=literal("newline_delimited" if lines else "auto"),
+                compression=literal("gzip" if source.gzipped else "none"),
+                largest=str(max_line if lines else MAX_DOCUMENT))
+
+
+def _file_params(source: Source) -> dict[str, str]:
+    """The parameters of a file's mapping: what DuckDB reads, and what messages call it."""
+    return {"path": source.path, "label": source.label}
 
 
 def _mapped(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader,
             options: ReadOptions, reading: _Reading) -> str:
-    """The file's records as span (or feedback) rows, masked when asked."""
+    """The file's records as span (or feedback) rows, named by their format, masked when asked."""
     columns = _parquet_select(reader, _parquet_columns(con, source)) if (
         source.container == "parquet") else {}
     relation = _relation_sql(source, reader, columns, reading)
-    mapped = f"WITH src AS ({relation}) SELECT * FROM ({reader.select(options)})"
-    return redact.wrap(con, mapped, [source.path, source.label]) if options.redact else mapped
+    select = reader.select(options)
+    if reader.stamped_format is None:
+        mapped = fill(_MAPPED, relation=relation, select=select)
+    else:
+        mapped = fill(_MAPPED_STAMPED, relation=relation, select=select,
+                      format=literal(reader.stamped_format))
+    return redact.wrap(con, mapped, _file_params(source)) if options.redact else mapped
+
+
+_MAPPED = "WITH src AS ({{relation}}) SELECT * FROM ({{select}})"
+_MAPPED_STAMPED = "WITH src AS ({{relation}}) SELECT *, {{format}} AS source_format FROM ({{select}})"
 
 
 def _stage(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader, options: ReadOptions,
@@ -138,7 +157,7 @@ def _stage(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader, optio
     the ingest's files are all in: `_drop_duplicates`). A file whose first record is stored
     already (a re-ingest, a log that grew) is read twice: its record keys first, then only the
     records the store lacks, so re-reading a file costs a fraction of its first ingest."""
-    params = [source.path, source.label]
+    params = _file_params(source)
     try:
         mapped = _mapped(con, source, reader, options, reading)
         insert = _insert_new if _first_record_stored(con, mapped, params, reader.table) else _insert_all
@@ -155,7 +174,7 @@ def _stage(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader, optio
 
 @contextmanager
 def _unordered(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Let DuckDB write rows in whatever order its threads finish (15% faster on two cores). Only
+    """Let DuckDB write rows in whatever order its threads finish (faster than file order). Only
     for records with ids: of two copies of one record in one file, either may be kept. Records
     numbered in SQL need file order."""
     con.execute("SET preserve_insertion_order = false")
@@ -164,35 +183,51 @@ def _unordered(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     con.execute("SET preserve_insertion_order = true")
 
 
-def _first_record_stored(con: duckdb.DuckDBPyConnection, mapped: str, params: list[str],
+def _first_record_stored(con: duckdb.DuckDBPyConnection, mapped: str, params: dict[str, str],
                          table: str) -> bool:
-    when = TIME_COLUMN[table]
-    first = con.execute(f"SELECT record_key, {when} FROM ({mapped}) LIMIT 1", params).fetchone()
+    name, when = _table_names(table)
+    first = con.execute(fill("SELECT record_key, {{when}} FROM ({{mapped}}) LIMIT 1",
+                             when=when, mapped=mapped), params).fetchone()
     if not first:
         return False
-    found = con.execute(f"SELECT count(*) FROM {table} WHERE record_key = $1 "  # noqa: S608
-                        f"AND {when} IS NOT DISTINCT FROM $2", list(first)).fetchone()
+    found = con.execute(fill(_STORED, table=name, when=when),
+                        {"key": first[0], "time": first[1]}).fetchone()
     return bool(found and found[0])
 
 
-def _insert_all(con: duckdb.DuckDBPyConnection, mapped: str, params: list[str], table: str,
+_STORED = """SELECT count(*) FROM {{table}}
+WHERE record_key = $key AND {{when}} IS NOT DISTINCT FROM $time"""
+
+
+def _table_names(table: str) -> tuple[str, str]:
+    """The table's name and its time column's, as fragments of the statements below."""
+    return ident(table), ident(TIME_COLUMN[table])
+
+
+_INSERT = """INSERT INTO {{table}} BY NAME
+SELECT *, $ingest_id::INTEGER AS ingest_id FROM ({{mapped}}){{where}}"""
+
+
+def _insert_all(con: duckdb.DuckDBPyConnection, mapped: str, params: dict[str, str], table: str,
                 ingest_id: int) -> int:
     """Every record, in one streaming insert."""
-    row = con.execute(f"INSERT INTO {table} BY NAME SELECT *, $3::INTEGER AS ingest_id "  # noqa: S608
-                      f"FROM ({mapped})", [*params, ingest_id]).fetchone()
+    row = con.execute(fill(_INSERT, table=ident(table), mapped=mapped, where=""),
+                      merge(params, {"ingest_id": ingest_id})).fetchone()
     return int(row[0]) if row else 0
 
 
-def _insert_new(con: duckdb.DuckDBPyConnection, mapped: str, params: list[str], table: str,
+_KEEP = """CREATE OR REPLACE TEMP TABLE keep AS SELECT DISTINCT record_key FROM incoming i
+WHERE NOT EXISTS (SELECT 1 FROM {{table}} s WHERE s.record_key = i.record_key)"""
+
+
+def _insert_new(con: duckdb.DuckDBPyConnection, mapped: str, params: dict[str, str], table: str,
                 ingest_id: int) -> int:
     """Records whose keys the store lacks. A first pass computes only the record keys (DuckDB
     prunes the rest of the mapping); a file already ingested stops there. The insert streams,
     so a file of any size is never held in memory."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT record_key FROM ({mapped})", params)
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE keep AS SELECT DISTINCT record_key FROM incoming i
-           WHERE NOT EXISTS (SELECT 1 FROM {table} s WHERE s.record_key = i.record_key)"""
-    )
+    con.execute(fill("CREATE OR REPLACE TEMP TABLE incoming AS SELECT record_key FROM ({{mapped}})",
+                     mapped=mapped), params)
+    con.execute(fill(_KEEP, table=ident(table)))
     row = con.execute(
         "SELECT (SELECT count(*) FROM incoming), (SELECT count(*) FROM keep), "
         "(SELECT count(*) FROM incoming WHERE record_key IN (SELECT record_key FROM keep))"
@@ -200,8 +235,8 @@ def _insert_new(con: duckdb.DuckDBPyConnection, mapped: str, params: list[str], 
     records, new, arriving = (int(v) for v in row) if row else (0, 0, 0)
     if new:
         where = "" if arriving == records else " WHERE record_key IN (SELECT record_key FROM keep)"
-        con.execute(f"INSERT INTO {table} BY NAME SELECT *, $3::INTEGER AS ingest_id "  # noqa: S608
-                    f"FROM ({mapped}){where}", [*params, ingest_id])
+        con.execute(fill(_INSERT, table=ident(table), mapped=mapped, where=where),
+                    merge(params, {"ingest_id": ingest_id}))
     return records
 
 
@@ -215,28 +250,31 @@ def _drop_duplicates(con: duckdb.DuckDBPyConnection, table: str, ingest_id: int)
     """Remove this ingest's rows whose records are stored already, or repeated within the ingest
     (one copy is kept: the earlier file's; within a file read unordered, either); returns how
     many."""
-    when = TIME_COLUMN[table]
-    span = con.execute(f"SELECT min({when}), max({when}) FROM {table} WHERE ingest_id = $1",  # noqa: S608
-                       [ingest_id]).fetchone()
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE dropped AS
-        WITH mine AS (SELECT rowid AS rid, record_key FROM {table} WHERE ingest_id = $1),
-        stored AS (
-          SELECT record_key FROM {table} WHERE ingest_id <> $1 AND {when} BETWEEN $2 AND $3
-          UNION ALL
-          SELECT record_key FROM {table} WHERE ingest_id <> $1 AND {when} IS NULL),
-        repeated AS (SELECT record_key FROM mine GROUP BY record_key HAVING count(*) > 1)
-        SELECT rid FROM mine WHERE record_key IN (SELECT record_key FROM stored)
-        UNION
-        SELECT rid FROM mine WHERE record_key IN (SELECT record_key FROM repeated)
-        QUALIFY row_number() OVER (PARTITION BY record_key ORDER BY rid) > 1""",  # noqa: S608
-        [ingest_id, *(span or (None, None))],
-    )
+    name, when = _table_names(table)
+    mine = {"ingest_id": ingest_id}
+    span = con.execute(fill("SELECT min({{when}}), max({{when}}) FROM {{table}} "
+                            "WHERE ingest_id = $ingest_id", table=name, when=when), mine).fetchone()
+    since, until = span or (None, None)
+    con.execute(fill(_DROPPED, table=name, when=when), merge(mine, {"since": since, "until": until}))
     row = con.execute("SELECT count(*) FROM dropped").fetchone()
     dropped = int(row[0]) if row else 0
     if dropped:
-        con.execute(f"DELETE FROM {table} WHERE rowid IN (SELECT rid FROM dropped)")  # noqa: S608
+        con.execute(fill("DELETE FROM {{table}} WHERE rowid IN (SELECT rid FROM dropped)",
+                         table=name))
     return dropped
+
+
+_DROPPED = """CREATE OR REPLACE TEMP TABLE dropped AS
+WITH mine AS (SELECT rowid AS rid, record_key FROM {{table}} WHERE ingest_id = $ingest_id),
+stored AS (
+  SELECT record_key FROM {{table}} WHERE ingest_id <> $ingest_id AND {{when}} BETWEEN $since AND $until
+  UNION ALL
+  SELECT record_key FROM {{table}} WHERE ingest_id <> $ingest_id AND {{when}} IS NULL),
+repeated AS (SELECT record_key FROM mine GROUP BY record_key HAVING count(*) > 1)
+SELECT rid FROM mine WHERE record_key IN (SELECT record_key FROM stored)
+UNION
+SELECT rid FROM mine WHERE record_key IN (SELECT record_key FROM repeated)
+QUALIFY row_number() OVER (PARTITION BY record_key ORDER BY rid) > 1"""
 
 
 def _parquet_columns(con: duckdb.DuckDBPyConnection, source: Source) -> dict[str, str]:
@@ -245,42 +283,45 @@ def _parquet_columns(con: duckdb.DuckDBPyConnection, source: Source) -> dict[str
         return {
             row[0]: row[1]
             for row in con.execute(
-                "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet($1))",
-                [source.path],
+                "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet($path))",
+                {"path": source.path},
             ).fetchall()
         }
     except duckdb.Error as exc:
-        raise BadInput(f"{source.label}: not a readable Parquet file: {_first_line(exc)}") from exc
+        raise BadInput(f"{source.label}: not a readable Parquet file: {first_line(exc)}") from exc
 
 
 def _parquet_select(reader: Reader, present: dict[str, str]) -> dict[str, str]:
     """Per declared column, the expression casting the Parquet column to its declared type: JSON
     text columns to JSON, other values declared JSON to their JSON form (to_json)."""
-    exprs = {}
-    for name, ctype in reader.columns.items():
-        quoted = q(name)
-        if name not in present:
-            exprs[name] = f"NULL::{ctype}"
-        elif ctype == "JSON" and present[name] in ("VARCHAR", "JSON"):
-            # JSON text is taken as JSON (one parse, by the mapping); other text stays a string
-            exprs[name] = f"coalesce(TRY_CAST({quoted} AS JSON), to_json({quoted}))"
-        elif ctype == "JSON":  # structs, lists, numbers: their JSON form
-            exprs[name] = f"(CASE WHEN {quoted} IS NULL THEN NULL ELSE to_json({quoted}) END)"
-        else:
-            exprs[name] = f"CAST({quoted} AS {ctype})"
-    return exprs
+    return {name: _parquet_cast(name, ctype, present.get(name))
+            for name, ctype in reader.columns.items()}
+
+
+def _parquet_cast(name: str, ctype: str, stored: str | None) -> str:
+    """Parquet column `name` of type `stored` (None: absent) as the declared type `ctype`."""
+    column = ident(name)
+    if stored is None:
+        return fill("NULL::{{type}}", type=ctype)
+    if ctype == "JSON" and stored in ("VARCHAR", "JSON"):
+        # JSON text is taken as JSON (one parse, by the mapping); other text stays a string
+        return fill("coalesce(TRY_CAST({{column}} AS JSON), to_json({{column}}))", column=column)
+    if ctype == "JSON":  # structs, lists, numbers: their JSON form
+        return fill("(CASE WHEN {{column}} IS NULL THEN NULL ELSE to_json({{column}}) END)",
+                    column=column)
+    return fill("CAST({{column}} AS {{type}})", column=column, type=ctype)
+
+
+_PARQUET_RELATION = """SELECT {{columns}}, {{row}} AS _row, $label::VARCHAR AS _file
+FROM read_parquet($path, file_row_number = true)"""
 
 
 def _cast_parquet(exprs: dict[str, str], numbered: bool) -> str:
     """Parquet records, numbered (when asked) by the reader itself, in parallel."""
-    cols = ", ".join(f"{expr} AS {q(name)}" for name, expr in exprs.items())
-    row = "file_row_number + 1" if numbered else "NULL::BIGINT"
-    return (f"SELECT {cols}, {row} AS _row, $2::VARCHAR AS _file "
-            "FROM read_parquet($1, file_row_number = true)")
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    columns = ", ".join(fill("{{expr}} AS {{name}}", expr=expr, name=ident(name))
+                        for name, expr in exprs.items())
+    return fill(_PARQUET_RELATION, columns=columns,
+                row="file_row_number + 1" if numbered else "NULL::BIGINT")
 
 
 def _read_error(source: Source, exc: duckdb.Error, reader: Reader) -> TraceCliError:
@@ -305,7 +346,7 @@ def _read_error(source: Source, exc: duckdb.Error, reader: Reader) -> TraceCliEr
     if found:
         line, what = found
         return BadInput(f"{source.label}:{line}: {what}" if line else f"{source.label}: {what}")
-    return BadInput(f"{source.label}: cannot read: {_first_line(exc)}")
+    return BadInput(f"{source.label}: cannot read: {first_line(exc)}")
 
 
 def ingest(
@@ -327,15 +368,15 @@ def ingest(
     result = IngestResult()
     with tempfile.TemporaryDirectory(prefix="tracecli-") as spool:
         sources = expand(inputs, spool)
+        skipped: salvage.Skipped | None = None
         if skip_bad:
             sources, skipped = salvage.clean(con, sources, spool, rejects)
-            result.skipped, result.skipped_files = skipped.records, skipped.files
-            result.problems = skipped.positions
         blank = [s for s in sources if is_blank(s)]  # no records: nothing to detect or read
         result.files += len(blank)
-        plan = [(s, registry.by_name(format_name) if format_name else
-                 registry.detect(peek_records(s), s.label)) for s in sources
-                if s not in blank and not (skip_bad and salvage.undetectable(s, result, format_name))]
+        plan = _plan([s for s in sources if s not in blank], format_name, skipped)
+        if skipped is not None:
+            result.skipped, result.skipped_files = skipped.records, skipped.files
+            result.problems = skipped.problems
         registry.install_macros(con)
         if options.redact:
             redact.install(con)
@@ -358,6 +399,21 @@ def ingest(
     result.duplicates = result.records - result.spans_added - result.feedback_added
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _plan(sources: list[Source], format_name: str | None,
+          skipped: salvage.Skipped | None) -> list[tuple[Source, Reader]]:
+    """Each file with its reader. A file whose format cannot be told fails the ingest, or with
+    --skip-bad (`skipped`) is set aside like any other unreadable file."""
+    if format_name:
+        return [(source, registry.by_name(format_name)) for source in sources]
+    plan: list[tuple[Source, Reader]] = []
+    for source in sources:
+        found = (registry.detect(peek_records(source), source.label) if skipped is None
+                 else salvage.detect(source, skipped))
+        if found is not None:
+            plan.append((source, found))
+    return plan
 
 
 def _run(con: duckdb.DuckDBPyConnection, plan: list[tuple[Source, Reader]], sources: list[Source],
@@ -397,19 +453,19 @@ def settle(con: duckdb.DuckDBPyConnection, ingest_id: int) -> None:
     """Write the ingest to the store file now, and record when it finished.
 
     The checkpoint after a bulk insert (DuckDB writes big inserts straight to the file) leaves
-    the next checkpoint work that grows with the store: 0.3-0.7 s at 3-10M spans, paid by
-    whatever writes next, a 10k append included. A second checkpoint here pays it, so that the
+    the next checkpoint work that grows with the store, paid by whatever writes next, however
+    small. A second checkpoint here pays it, so that the
     next append costs in proportion to what it adds; after a small ingest it is cheap."""
     con.execute("CHECKPOINT")
-    con.execute("UPDATE ingests SET finished_at = now()::TIMESTAMP WHERE ingest_id = $1", [ingest_id])
+    con.execute("UPDATE ingests SET finished_at = now()::TIMESTAMP WHERE ingest_id = $ingest_id",
+                {"ingest_id": ingest_id})
     con.execute("CHECKPOINT")
 
 
 # An ingest of a big file streams, but DuckDB keeps the blocks it writes cached, and the joins
 # and aggregates of tool calls and summaries grow with the file. Under this limit it evicts and
-# spills (next to the store file) instead of growing the process. Measured (benchmarks/README.md):
-# a 5 GB file peaks at 1.8 GB RSS under 1.75 GiB; 1 GiB keeps it at 1.0 GB but makes a 1M-row
-# ingest 45% slower.
+# spills (next to the store file) instead of growing the process; a lower limit saves less memory
+# than it costs in speed (benchmarks/README.md).
 INGEST_MEMORY_LIMIT = 7 << 28  # 1.75 GiB
 _UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
           "KIB": 1 << 10, "MIB": 1 << 20, "GIB": 1 << 30, "TIB": 1 << 40}
@@ -431,14 +487,18 @@ def _bounded_memory(con: duckdb.DuckDBPyConnection) -> Iterator[bool]:
     if not row or not row[0] or current is None or current <= INGEST_MEMORY_LIMIT:
         yield False  # an in-memory store cannot spill its tables; a lower limit is kept as set
         return
-    con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT}B'")
+    _set_memory_limit(con, INGEST_MEMORY_LIMIT)
     try:
         yield True
     finally:
         con.execute("RESET memory_limit")
         after = con.execute("SELECT current_setting('memory_limit')").fetchone()
         if after and after[0] != row[1]:  # it had been set: put back (to the displayed precision)
-            con.execute(f"SET memory_limit = '{current}B'")
+            _set_memory_limit(con, current)
+
+
+def _set_memory_limit(con: duckdb.DuckDBPyConnection, limit: int) -> None:
+    con.execute("SET memory_limit = $limit", {"limit": f"{limit}B"})
 
 
 def _next_ingest_id(con: duckdb.DuckDBPyConnection) -> int:
@@ -447,24 +507,30 @@ def _next_ingest_id(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def _rows_of_ingest(con: duckdb.DuckDBPyConnection, ingest_id: int) -> tuple[int, int]:
-    row = con.execute("SELECT (SELECT count(*) FROM spans WHERE ingest_id = $1), "
-                      "(SELECT count(*) FROM feedback WHERE ingest_id = $1)", [ingest_id]).fetchone()
+    row = con.execute("SELECT (SELECT count(*) FROM spans WHERE ingest_id = $ingest_id), "
+                      "(SELECT count(*) FROM feedback WHERE ingest_id = $ingest_id)",
+                      {"ingest_id": ingest_id}).fetchone()
     return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
 def _record_ingest(con: duckdb.DuckDBPyConnection, ingest_id: int, labels: list[str],
                    result: IngestResult) -> None:
-    con.execute(
-        "INSERT INTO ingests VALUES ($1, now()::TIMESTAMP, now()::TIMESTAMP, $2, $3, $4)",
-        [ingest_id, labels, result.records, result.spans_added],
-    )
+    con.execute(_RECORD_INGEST, {"ingest_id": ingest_id, "sources": labels,
+                                 "records": result.records, "spans_added": result.spans_added})
+
+
+_RECORD_INGEST = """INSERT INTO ingests BY NAME
+SELECT $ingest_id::INTEGER AS ingest_id, now()::TIMESTAMP AS started_at,
+       now()::TIMESTAMP AS finished_at, $sources::VARCHAR[] AS sources,
+       $records::BIGINT AS records, $spans_added::BIGINT AS spans_added"""
+
+_ADDED = """SELECT count(DISTINCT trace_id), count(*) FILTER (WHERE kind = 'llm'),
+       (SELECT sum(tool_calls) FROM ({{affected}}))
+FROM spans WHERE ingest_id = $ingest_id"""
 
 
 def _count_added(con: duckdb.DuckDBPyConnection, ingest_id: int, result: IngestResult) -> None:
-    row = con.execute(
-        f"""SELECT count(DISTINCT trace_id), count(*) FILTER (WHERE kind = 'llm'),
-                   (SELECT sum(tool_calls) FROM ({derive.AFFECTED_SUMMARIES}))
-            FROM spans WHERE ingest_id = $1""", [ingest_id]
-    ).fetchone()
+    row = con.execute(fill(_ADDED, affected=derive.AFFECTED_SUMMARIES),
+                      {"ingest_id": ingest_id}).fetchone()
     if row:
         result.traces, result.llm_calls, result.tool_calls = (int(v or 0) for v in row)

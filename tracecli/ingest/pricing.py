@@ -55,37 +55,48 @@ def lookup(provider: str | None, model: str) -> Rates | None:
     return None
 
 
+_RATES_TABLE = """CREATE OR REPLACE TEMP TABLE price_rates (
+  provider VARCHAR, model VARCHAR, r_in DOUBLE, r_cached DOUBLE, r_out DOUBLE)"""
+
+_ADD_RATES = """INSERT INTO price_rates BY NAME
+SELECT $provider AS provider, $model AS model, $r_in AS r_in, $r_cached AS r_cached, $r_out AS r_out"""
+
+# Calls that logged no cost but some tokens, at their model's rates.
+_PRICE = """UPDATE spans AS b SET
+  cost_usd = tc_priced(b.prompt_tokens, b.cached_tokens, b.completion_tokens,
+                       r.r_in, r.r_cached, r.r_out),
+  cost_source = 'computed'
+FROM price_rates r
+WHERE b.ingest_id = $ingest_id AND b.cost_usd IS NULL AND b.model = r.model
+  AND b.provider IS NOT DISTINCT FROM r.provider
+  AND (b.prompt_tokens IS NOT NULL OR b.completion_tokens IS NOT NULL)"""
+
+
 def price_missing(con: duckdb.DuckDBPyConnection, ingest_id: int) -> None:
     """Fill cost_usd for this ingest's spans that logged none (they are the store's newest rows,
     so the scans below skip everything older by zone maps)."""
+    params = {"ingest_id": ingest_id}
     models = con.execute(
-        "SELECT DISTINCT provider, model FROM spans WHERE ingest_id = $1 AND cost_usd IS NULL "
-        "AND kind IN ('llm', 'embedding') AND model IS NOT NULL", [ingest_id]
+        "SELECT DISTINCT provider, model FROM spans WHERE ingest_id = $ingest_id "
+        "AND cost_usd IS NULL AND tc_is_call(kind) AND model IS NOT NULL", params
     ).fetchall()
-    rows = []
+    rates = _known_rates(models)
+    con.execute(_RATES_TABLE)
+    if rates:
+        con.executemany(_ADD_RATES, rates)
+        con.execute(_PRICE, params)
+    con.execute(
+        "UPDATE spans SET cost_source = 'unpriced' WHERE ingest_id = $ingest_id "
+        "AND cost_usd IS NULL AND tc_is_call(kind)", params
+    )
+
+
+def _known_rates(models: list[tuple[str | None, str]]) -> list[dict[str, object]]:
+    """The rates of the (provider, model) pairs the price table knows, as rows of price_rates."""
+    rows: list[dict[str, object]] = []
     for provider, model in models:
         rates = lookup(provider, model)
         if rates is not None:
-            rows.append((provider, model, rates.input, rates.cached_input, rates.output))
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE price_rates (provider VARCHAR, model VARCHAR, "
-        "r_in DOUBLE, r_cached DOUBLE, r_out DOUBLE)"
-    )
-    if rows:
-        con.executemany("INSERT INTO price_rates VALUES (?, ?, ?, ?, ?)", rows)
-        con.execute(
-            """UPDATE spans AS b SET
-                 cost_usd = (coalesce(b.prompt_tokens, 0) - coalesce(b.cached_tokens, 0)) * r.r_in
-                            + coalesce(b.cached_tokens, 0) * r.r_cached
-                            + coalesce(b.completion_tokens, 0) * r.r_out,
-                 cost_source = 'computed'
-               FROM price_rates r
-               WHERE b.ingest_id = $1 AND b.cost_usd IS NULL AND b.model = r.model
-                 AND b.provider IS NOT DISTINCT FROM r.provider
-                 AND (b.prompt_tokens IS NOT NULL OR b.completion_tokens IS NOT NULL)""",
-            [ingest_id],
-        )
-    con.execute(
-        "UPDATE spans SET cost_source = 'unpriced' WHERE ingest_id = $1 AND cost_usd IS NULL "
-        "AND kind IN ('llm', 'embedding')", [ingest_id]
-    )
+            rows.append({"provider": provider, "model": model, "r_in": rates.input,
+                         "r_cached": rates.cached_input, "r_out": rates.output})
+    return rows

@@ -9,8 +9,11 @@ idempotent — a masked value is never masked again — so exports re-ingest unc
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 import duckdb
+
+from tracecli.sql.template import fill, literal
 
 MASK = "…REDACTED…"
 SHORT_MASK = "[REDACTED]"
@@ -65,29 +68,31 @@ def redact_text(text: str) -> str:
     return text
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+_STEP = "regexp_replace({{text}}, {{pattern}}, {{replacement}}, 'g')"
 
 
 def _chain(arg: str) -> str:
-    expr = f"CAST({arg} AS VARCHAR)"
+    """`arg` as text, through every rule in order."""
+    expr = fill("CAST({{arg}} AS VARCHAR)", arg=arg)
     for pattern, replacement in RULES:
-        expr = f"regexp_replace({expr}, {_literal(pattern)}, {_literal(replacement)}, 'g')"
+        expr = fill(_STEP, text=expr, pattern=literal(pattern), replacement=literal(replacement))
     return expr
 
 
-MACROS = [
-    f"""CREATE OR REPLACE TEMP MACRO tc_redact(x) AS
-        CASE WHEN regexp_matches(CAST(x AS VARCHAR), {_literal(MAYBE_SECRET)})
-             THEN {_chain('x')} ELSE CAST(x AS VARCHAR) END""",
-    f"""CREATE OR REPLACE TEMP MACRO tc_redact_json(x) AS
-        CASE WHEN regexp_matches(CAST(x AS VARCHAR), {_literal(MAYBE_SECRET)})
-             THEN CAST({_chain('x')} AS JSON) ELSE x END""",
+# (macro, the text its rules run over): each masks only what the cheap test lets through.
+_MACROS = [
+    ("""CREATE OR REPLACE TEMP MACRO tc_redact(x) AS
+        CASE WHEN regexp_matches(CAST(x AS VARCHAR), {{maybe}})
+             THEN {{masked}} ELSE CAST(x AS VARCHAR) END""", "x"),
+    ("""CREATE OR REPLACE TEMP MACRO tc_redact_json(x) AS
+        CASE WHEN regexp_matches(CAST(x AS VARCHAR), {{maybe}})
+             THEN CAST({{masked}} AS JSON) ELSE x END""", "x"),
     # a string map (metadata): masked through its JSON form, keys and values alike
-    f"""CREATE OR REPLACE TEMP MACRO tc_redact_map(m) AS
-        CASE WHEN regexp_matches(CAST(to_json(m) AS VARCHAR), {_literal(MAYBE_SECRET)})
-             THEN CAST(CAST({_chain('to_json(m)')} AS JSON) AS MAP(VARCHAR, VARCHAR)) ELSE m END""",
+    ("""CREATE OR REPLACE TEMP MACRO tc_redact_map(m) AS
+        CASE WHEN regexp_matches(CAST(to_json(m) AS VARCHAR), {{maybe}})
+             THEN CAST(CAST({{masked}} AS JSON) AS MAP(VARCHAR, VARCHAR)) ELSE m END""", "to_json(m)"),
 ]
+MACROS = [fill(sql, maybe=literal(MAYBE_SECRET), masked=_chain(arg)) for sql, arg in _MACROS]
 
 
 def install(con: duckdb.DuckDBPyConnection) -> None:
@@ -103,10 +108,11 @@ CONTENT_COLUMNS = {
 }
 
 
-def wrap(con: duckdb.DuckDBPyConnection, mapped: str, params: list[object]) -> str:
+def wrap(con: duckdb.DuckDBPyConnection, mapped: str, params: Mapping[str, object]) -> str:
     """`mapped` (a SELECT yielding span columns) with every content column masked."""
-    present = {row[0] for row in con.execute(f"DESCRIBE {mapped}", params).fetchall()}
-    masked = [f"{macro}({col}) AS {col}" for col, macro in CONTENT_COLUMNS.items() if col in present]
+    present = {row[0] for row in con.execute(fill("DESCRIBE {{query}}", query=mapped), params).fetchall()}
+    masked = [fill("{{macro}}({{column}}) AS {{column}}", macro=macro, column=col)
+              for col, macro in CONTENT_COLUMNS.items() if col in present]
     if not masked:
         return mapped
-    return f"SELECT * REPLACE ({', '.join(masked)}) FROM ({mapped})"  # noqa: S608 - fixed names
+    return fill("SELECT * REPLACE ({{masked}}) FROM ({{query}})", masked=", ".join(masked), query=mapped)

@@ -11,20 +11,18 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
 import duckdb
 
 from tracecli.errors import BadInput
 from tracecli.ingest import inputs as sources
 from tracecli.ingest.formats import registry
-from tracecli.ingest.inputs import Source
-
-if TYPE_CHECKING:
-    from tracecli.ingest.pipeline import IngestResult
+from tracecli.ingest.formats.base import Reader
+from tracecli.ingest.inputs import READ_ERRORS, Source
+from tracecli.sql.template import fill, literal
 
 SHOWN = 5  # positions named in the report
-READ_ERRORS = (duckdb.InvalidInputException, duckdb.IOException, duckdb.ConversionException)
 
 
 @dataclass
@@ -38,6 +36,17 @@ class Skipped:
         self.noted += 1
         if self.noted <= SHOWN:
             self.positions.append(f"{where}: {what}")
+
+    def skip_file(self, source: Source, exc: BadInput) -> None:
+        """A file set aside whole, and why (its message names it already)."""
+        self.files += 1
+        self.note(source.label, f"file skipped: {exc.message.removeprefix(source.label + ': ')}")
+
+    @property
+    def problems(self) -> list[str]:
+        """The positions noted, and how many more there were."""
+        more = [f"… and {self.noted - SHOWN:,} more"] if self.noted > SHOWN else []
+        return [*self.positions, *more]
 
 
 def clean(con: duckdb.DuckDBPyConnection, found: list[Source], spool: str,
@@ -54,42 +63,35 @@ def clean(con: duckdb.DuckDBPyConnection, found: list[Source], spool: str,
             else:
                 cleaned = _clean_lines(con, source, spool, skipped, rejects)
         except BadInput as exc:  # the file as a whole is unreadable: skip it, say why
-            skipped.files += 1
-            skipped.note(source.label, f"file skipped: {exc.message.removeprefix(source.label + ': ')}")
+            skipped.skip_file(source, exc)
             continue
         kept.append(cleaned)
-    if skipped.noted > SHOWN:
-        skipped.positions.append(f"… and {skipped.noted - SHOWN:,} more")
     return kept, skipped
 
 
-def undetectable(source: Source, result: IngestResult, format_name: str | None) -> bool:
-    """--skip-bad: a file whose format cannot be told is skipped, and said so."""
-    if format_name:
-        return False
+def detect(source: Source, skipped: Skipped) -> Reader | None:
+    """The file's reader; None when its format cannot be told, and the file is skipped."""
     try:
-        registry.detect(sources.peek_records(source), source.label)
+        return registry.detect(sources.peek_records(source), source.label)
     except BadInput as exc:
-        result.skipped_files += 1
-        result.problems.append(f"{source.label}: file skipped: "
-                               f"{exc.message.removeprefix(source.label + ': ')}")
-        return True
-    return False
+        skipped.skip_file(source, exc)
+        return None
+
+
+_NOT_OBJECTS = """SELECT count(*) FILTER (WHERE json IS NULL OR json_type(json) <> 'OBJECT')
+FROM read_json_objects($path, format = {{format}}, compression = {{compression}},
+                       ignore_errors = true, maximum_object_size = 1073741824)"""
 
 
 def _json_ok(con: duckdb.DuckDBPyConnection, source: Source, fmt: str) -> bool:
     """DuckDB's own quick check: every record is a JSON object (blank lines aside)."""
-    compression = "gzip" if source.gzipped else "none"
+    sql = fill(_NOT_OBJECTS, format=literal(fmt),
+               compression=literal("gzip" if source.gzipped else "none"))
     try:
-        row = con.execute(
-            "SELECT count(*) FILTER (WHERE json IS NULL OR json_type(json) <> 'OBJECT') "
-            f"FROM read_json_objects($1, format = '{fmt}', compression = '{compression}', "
-            "ignore_errors = true, maximum_object_size = 1073741824)",
-            [source.path],
-        ).fetchone()
+        row = con.execute(sql, {"path": source.path}).fetchone()
     except READ_ERRORS:
         return False
-    return bool(row) and row[0] == 0
+    return row is not None and row[0] == 0
 
 
 def _spool_file(spool: str, suffix: str) -> tuple[BinaryIO, str]:

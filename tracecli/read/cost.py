@@ -11,6 +11,7 @@ import duckdb
 from tracecli.errors import ExitCode, TraceCliError
 from tracecli.read.filters import Filters, span_where
 from tracecli.read.listing import rows_of
+from tracecli.sql.template import fill, merge
 from tracecli.store.rollup import SUMS
 
 # group name -> SQL expression over spans; the tag key is always a parameter
@@ -48,31 +49,51 @@ def parse_group(text: str) -> Grouping:
 PRICE_SOURCES = ("logged", "table")
 
 
-def _table_priced(con: duckdb.DuckDBPyConnection) -> tuple[str, list[Any]]:
-    """Spans with every call re-priced from genai-prices' table, ignoring logged costs.
-    The rates travel as parameter lists, so this works on a read-only store."""
+# Spans with every call re-priced from a table of rates: the rates travel as parameter lists,
+# so this works on a read-only store. A call is unpriced for a model the table lacks, or
+# without tokens to price.
+_TABLE_PRICED = fill("""(SELECT s0.* REPLACE (
+    CASE WHEN {{unpriced}} THEN NULL
+         ELSE tc_priced(s0.prompt_tokens, s0.cached_tokens, s0.completion_tokens, r.r_in, r.r_cached, r.r_out)
+         END AS cost_usd,
+    CASE WHEN {{unpriced}} THEN 'unpriced' ELSE 'computed' END AS cost_source)
+  FROM spans s0 LEFT JOIN (
+    SELECT unnest($price_providers::VARCHAR[]) AS provider, unnest($price_models::VARCHAR[]) AS model,
+           unnest($price_in::DOUBLE[]) AS r_in, unnest($price_cached::DOUBLE[]) AS r_cached,
+           unnest($price_out::DOUBLE[]) AS r_out) r
+  ON r.model = s0.model AND r.provider IS NOT DISTINCT FROM s0.provider)""",
+    unpriced="r.model IS NULL OR (s0.prompt_tokens IS NULL AND s0.completion_tokens IS NULL)")
+
+
+def _table_priced(con: duckdb.DuckDBPyConnection) -> tuple[str, dict[str, Any]]:
+    """Spans with every call re-priced from genai-prices' table, ignoring logged costs."""
     from tracecli.ingest.pricing import lookup
 
     models = con.execute(
-        "SELECT DISTINCT provider, model FROM spans WHERE kind IN ('llm', 'embedding') AND model IS NOT NULL"
+        "SELECT DISTINCT provider, model FROM spans WHERE tc_is_call(kind) AND model IS NOT NULL"
     ).fetchall()
     found = [(p, m, r) for p, m in models if (r := lookup(p, m)) is not None]
-    sql = """(SELECT s0.* REPLACE (
-                CASE WHEN r.model IS NULL OR (s0.prompt_tokens IS NULL AND s0.completion_tokens IS NULL)
-                     THEN NULL
-                     ELSE (coalesce(s0.prompt_tokens, 0) - coalesce(s0.cached_tokens, 0)) * r.r_in
-                          + coalesce(s0.cached_tokens, 0) * r.r_cached
-                          + coalesce(s0.completion_tokens, 0) * r.r_out END AS cost_usd,
-                CASE WHEN r.model IS NULL OR (s0.prompt_tokens IS NULL AND s0.completion_tokens IS NULL)
-                     THEN 'unpriced' ELSE 'computed' END AS cost_source)
-              FROM spans s0 LEFT JOIN (
-                SELECT unnest(?::VARCHAR[]) AS provider, unnest(?::VARCHAR[]) AS model,
-                       unnest(?::DOUBLE[]) AS r_in, unnest(?::DOUBLE[]) AS r_cached,
-                       unnest(?::DOUBLE[]) AS r_out) r
-              ON r.model = s0.model AND r.provider IS NOT DISTINCT FROM s0.provider)"""
-    params = [[p for p, _, _ in found], [m for _, m, _ in found], [r.input for *_, r in found],
-              [r.cached_input for *_, r in found], [r.output for *_, r in found]]
-    return sql, params
+    return _TABLE_PRICED, {
+        "price_providers": [p for p, _, _ in found], "price_models": [m for _, m, _ in found],
+        "price_in": [r.input for *_, r in found], "price_cached": [r.cached_input for *_, r in found],
+        "price_out": [r.output for *_, r in found],
+    }
+
+
+# Groups and the total row (the empty grouping set) in one scan.
+_GROUPED = """SELECT {{group}} AS grp, grouping(grp) AS is_total, {{sums}}
+FROM {{source}} s WHERE {{where}} GROUP BY GROUPING SETS ((grp), ())
+ORDER BY is_total, cost_usd DESC, grp"""
+# Groups alone, for groups that overlap (a call with three tags counts in three) or leave calls
+# out: their total is a scan of its own.
+_GROUPS_ONLY = """SELECT {{group}} AS grp, {{sums}} FROM {{source}} s WHERE {{where}}
+GROUP BY grp ORDER BY cost_usd DESC, grp"""
+_TOTAL = "SELECT 'TOTAL' AS grp, {{sums}} FROM {{source}} s WHERE {{where}}"
+# Every key=value tag of a span as its own row (e), a span without tags as one row with none.
+_EVERY_TAG = """(SELECT *, unnest(CASE WHEN cardinality(metadata) > 0 THEN map_entries(metadata)
+                                  ELSE [NULL] END) AS e FROM {{spans}})"""
+_TAGGED = "coalesce(map_extract_value(s.metadata, $group_tag_key), '(none)')"
+_TAG_PAIR = "coalesce(e.key || '=' || e.value, '(none)')"
 
 
 def totals(con: duckdb.DuckDBPyConnection, grouping: Grouping, filters: Filters,
@@ -87,35 +108,22 @@ def totals(con: duckdb.DuckDBPyConnection, grouping: Grouping, filters: Filters,
         answered = _from_rollup(con, grouping)
         if answered:
             return answered
-    spans, spans_params = _table_priced(con) if prices == "table" else ("spans", [])
+    spans, spans_params = _table_priced(con) if prices == "table" else ("spans", {})
     w = span_where(filters)
-    w.add("s.kind IN ('llm', 'embedding')")
-    group_params: list[Any] = []
-    source = f"{spans} s"
-    if grouping.by == "tag" and grouping.tag_key:
-        group_sql = "coalesce(map_extract_value(s.metadata, ?), '(none)')"
-        group_params.append(grouping.tag_key)
-    elif grouping.by == "tag":
-        # every key=value tag is its own group; a call with three tags counts in three groups
-        group_sql = "coalesce(e.key || '=' || e.value, '(none)')"
-        entries = "unnest(CASE WHEN cardinality(metadata) > 0 THEN map_entries(metadata) ELSE [NULL] END)"
-        source = f"(SELECT *, {entries} AS e FROM {spans}) s"  # noqa: S608 - internal SQL only
-    else:
-        group_sql = _GROUPS[grouping.by]
+    w.add("tc_is_call(s.kind)")
+    params = merge(spans_params, w.params)
     if grouping.by == "tag" and not grouping.tag_key:
-        sql = (f"SELECT {group_sql} AS grp, {SUMS} FROM {source} WHERE {w.sql()} "  # noqa: S608
-               "GROUP BY grp ORDER BY cost_usd DESC, grp")
-        rows = rows_of(con.execute(sql, [*spans_params, *w.params]))
-        total_sql = f"SELECT 'TOTAL' AS grp, {SUMS} FROM {spans} s WHERE {w.sql()}"  # noqa: S608
-        total = rows_of(con.execute(total_sql, [*spans_params, *w.params]))[0]
-        return [_named(r) for r in rows], _named(total)
-    # one scan for the groups and the total row (the empty grouping set)
-    sql = (f"SELECT {group_sql} AS grp, grouping(grp) AS is_total, {SUMS} "  # noqa: S608
-           f"FROM {source} WHERE {w.sql()} GROUP BY GROUPING SETS ((grp), ()) "
-           "ORDER BY is_total, cost_usd DESC, grp")
-    found = rows_of(con.execute(sql, [*group_params, *spans_params, *w.params]))
-    total = {**found.pop(), "grp": "TOTAL"}
-    return [_named(r) for r in found], _named(total)
+        rows = rows_of(con.execute(fill(_GROUPS_ONLY, group=_TAG_PAIR, sums=SUMS, source=_EVERY_TAG,
+                                        spans=spans, where=w.sql()), params))
+        total = rows_of(con.execute(fill(_TOTAL, sums=SUMS, source=spans, where=w.sql()), params))
+        return [_named(r) for r in rows], _named(total[0])
+    if grouping.by == "tag":
+        group, params = _TAGGED, merge(params, {"group_tag_key": grouping.tag_key})
+    else:
+        group = _GROUPS[grouping.by]
+    found = rows_of(con.execute(fill(_GROUPED, group=group, sums=SUMS, source=spans,
+                                     where=w.sql()), params))
+    return _split_total(found)
 
 
 # Groupings the ingest-time roll-up (tracecli.store.rollup) answers, over its columns (which are
@@ -137,21 +145,20 @@ _SUMMED = ("calls", "prompt_tokens", "completion_tokens", "total_tokens", "cost_
 def _from_rollup(con: duckdb.DuckDBPyConnection,
                  grouping: Grouping) -> tuple[list[dict[str, Any]], dict[str, Any]] | None:
     """Unfiltered totals from the roll-up; None for groupings it does not keep."""
+    untagged = "tag_key IS NULL"  # the roll-up's rows of calls, not of tags
     if grouping.by in _ROLLUP_GROUPS:
-        found = rows_of(con.execute(
-            f"SELECT {_ROLLUP_GROUPS[grouping.by]} AS grp, grouping(grp) AS is_total, {_RESUM} "  # noqa: S608
-            "FROM cost_rollup WHERE tag_key IS NULL GROUP BY GROUPING SETS ((grp), ()) "
-            "ORDER BY is_total, cost_usd DESC, grp"))
-        total = {**found.pop(), "grp": "TOTAL"}
-        return [_named(r) for r in found], _named(total)
+        return _split_total(rows_of(con.execute(fill(
+            _GROUPED, group=_ROLLUP_GROUPS[grouping.by], sums=_RESUM, source="cost_rollup",
+            where=untagged))))
     if grouping.by != "tag" or not grouping.tag_key:
         return None
     keyed = rows_of(con.execute(
-        f"SELECT tag_value AS grp, {_RESUM} FROM cost_rollup "  # noqa: S608
-        "WHERE tag_key = ? AND tag_value IS NOT NULL GROUP BY grp", [grouping.tag_key]))
-    total = rows_of(con.execute(f"SELECT 'TOTAL' AS grp, {_RESUM} FROM cost_rollup WHERE tag_key IS NULL"))[0]  # noqa: S608
-    untagged = _remainder(total, keyed)
-    rows = sorted(keyed + ([untagged] if untagged["calls"] else []), key=lambda r: (-r["cost_usd"], r["grp"]))
+        fill(_GROUPS_ONLY, group="tag_value", sums=_RESUM, source="cost_rollup",
+             where="tag_key = $tag_key AND tag_value IS NOT NULL"),
+        {"tag_key": grouping.tag_key}))
+    total = rows_of(con.execute(fill(_TOTAL, sums=_RESUM, source="cost_rollup", where=untagged)))[0]
+    rest = _remainder(total, keyed)
+    rows = sorted(keyed + ([rest] if rest["calls"] else []), key=lambda r: (-r["cost_usd"], r["grp"]))
     return [_named(r) for r in rows], _named(total)
 
 
@@ -167,6 +174,12 @@ def _remainder(total: dict[str, Any], parts: list[dict[str, Any]]) -> dict[str, 
         else:
             rest[col] = total[col] - sum(values)
     return rest
+
+
+def _split_total(found: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The groups, and the total row that GROUPING SETS puts last."""
+    total = {**found.pop(), "grp": "TOTAL"}
+    return [_named(r) for r in found], _named(total)
 
 
 def _named(row: dict[str, Any]) -> dict[str, Any]:

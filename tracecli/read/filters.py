@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tracecli.errors import ExitCode, TraceCliError
+from tracecli.sql.template import fill, merge
 
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$", re.IGNORECASE)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -56,15 +57,16 @@ def parse_tags(pairs: list[str] | None) -> list[tuple[str, str]]:
 
 
 class Where:
-    """Accumulates WHERE clauses with their parameters, in order."""
+    """WHERE clauses with their named parameters; each clause names its own (`$since`,
+    `$model_0`), so that clauses combine in any order and a name given twice fails."""
 
     def __init__(self) -> None:
         self.clauses: list[str] = []
-        self.params: list[Any] = []
+        self.params: dict[str, Any] = {}
 
-    def add(self, clause: str, *params: Any) -> None:
+    def add(self, clause: str, **params: Any) -> None:
         self.clauses.append(clause)
-        self.params.extend(params)
+        self.params = merge(self.params, params)
 
     def sql(self) -> str:
         return " AND ".join(self.clauses) if self.clauses else "true"
@@ -74,40 +76,45 @@ def trace_where(f: Filters) -> Where:
     """Clauses over trace_summary (alias t)."""
     w = Where()
     if f.since:
-        w.add("t.start_time >= ?", f.since)
+        w.add("t.start_time >= $since", since=f.since)
     if f.until:
-        w.add("t.start_time < ?", f.until)
-    for model in f.models:
-        w.add("list_contains(t.models, ?)", model)
-    for key, value in f.tags:
-        w.add("map_extract_value(t.tags, ?) = ?", key, value)
+        w.add("t.start_time < $until", until=f.until)
+    for i, model in enumerate(f.models):  # a trace has every model asked for
+        name = f"model_{i}"
+        w.add(fill("list_contains(t.models, ${{name}})", name=name), **{name: model})
+    _tags(w, "t.tags", f.tags)
     if f.status:
-        w.add("t.status = ?", f.status)
+        w.add("t.status = $status", status=f.status)
     if f.min_cost is not None:
-        w.add("coalesce(t.cost_usd, 0) >= ?", f.min_cost)
+        w.add("coalesce(t.cost_usd, 0) >= $min_cost", min_cost=f.min_cost)
     if f.search:
-        w.add(
-            "t.trace_id IN (SELECT trace_id FROM spans WHERE contains(lower(CAST(request AS VARCHAR)), lower(?)) "
-            "OR contains(lower(CAST(response AS VARCHAR)), lower(?)) OR contains(lower(error), lower(?)))",
-            f.search, f.search, f.search,
-        )
+        w.add("t.trace_id IN (SELECT trace_id FROM spans WHERE contains(lower(CAST(request AS VARCHAR)), lower($search)) "
+              "OR contains(lower(CAST(response AS VARCHAR)), lower($search)) OR contains(lower(error), lower($search)))",
+              search=f.search)
     return w
 
 
-def span_where(f: Filters, alias: str = "s") -> Where:
-    """Clauses over spans."""
+def span_where(f: Filters) -> Where:
+    """Clauses over spans (alias s)."""
     w = Where()
     if f.since:
-        w.add(f"{alias}.start_time >= ?", f.since)
+        w.add("s.start_time >= $since", since=f.since)
     if f.until:
-        w.add(f"{alias}.start_time < ?", f.until)
-    if f.models:
-        w.add(f"{alias}.model IN (SELECT unnest(?::VARCHAR[]))", f.models)
-    for key, value in f.tags:
-        w.add(f"map_extract_value({alias}.metadata, ?) = ?", key, value)
+        w.add("s.start_time < $until", until=f.until)
+    if f.models:  # a call to any model asked for
+        w.add("s.model IN (SELECT unnest($models::VARCHAR[]))", models=f.models)
+    _tags(w, "s.metadata", f.tags)
     if f.status:
-        w.add(f"{alias}.status = ?", f.status)
+        w.add("s.status = $status", status=f.status)
     if f.search:
-        w.add(f"(contains(lower(CAST({alias}.request AS VARCHAR)), lower(?)) OR "
-              f"contains(lower(CAST({alias}.response AS VARCHAR)), lower(?)))", f.search, f.search)
+        w.add("(contains(lower(CAST(s.request AS VARCHAR)), lower($search)) OR "
+              "contains(lower(CAST(s.response AS VARCHAR)), lower($search)))", search=f.search)
     return w
+
+
+def _tags(w: Where, column: str, tags: list[tuple[str, str]]) -> None:
+    """Every KEY=VALUE must match: one clause per tag over the `column` map."""
+    for i, (key, value) in enumerate(tags):
+        k, v = f"tag_key_{i}", f"tag_value_{i}"
+        w.add(fill("map_extract_value({{tags}}, ${{k}}) = ${{v}}", tags=column, k=k, v=v),
+              **{k: key, v: value})

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tracecli.errors import ExitCode, TraceCliError
+from tracecli.read.messages import assistant_text, call_signature
 from tracecli.read.replay import Executor
-from tracecli.read.tree import SpanNode, TraceTree, assistant_text
+from tracecli.read.tree import SpanNode, TraceTree
 
 
 @dataclass
@@ -66,6 +67,8 @@ class OpenAICompatible:
         try:
             body = response.json()
         except ValueError:
+            body = None
+        if not isinstance(body, dict):
             body = {"error": {"message": response.text[:500]}}
         if response.status_code >= 400 and "error" not in body:
             body = {"error": {"message": f"HTTP {response.status_code}"}}
@@ -76,6 +79,8 @@ class OpenAICompatible:
 
 
 def _tools(response: Any) -> list[str]:
+    """The calls a chat completion asks for, keys sorted: recorded and live compare by what
+    they ask, not by the order a model wrote the arguments in."""
     if not isinstance(response, dict):
         return []
     choices = response.get("choices")
@@ -85,13 +90,18 @@ def _tools(response: Any) -> list[str]:
     out = []
     for call in calls:
         fn = (call.get("function") or {}) if isinstance(call, dict) else {}
-        args = fn.get("arguments")
-        try:
-            args = json.dumps(json.loads(args), sort_keys=True) if isinstance(args, str) else json.dumps(args, sort_keys=True)
-        except ValueError:
-            pass
-        out.append(f"{fn.get('name')}({args})")
+        out.append(call_signature(fn.get("name"), _arguments(fn.get("arguments")), sort_keys=True))
     return out
+
+
+def _arguments(arguments: Any) -> Any:
+    """Arguments as sent: chat completions encode them as a JSON string."""
+    if not isinstance(arguments, str):
+        return arguments
+    try:
+        return json.loads(arguments)
+    except ValueError:
+        return arguments
 
 
 def _outcome(response: Any, duration_ms: float | None) -> Outcome:

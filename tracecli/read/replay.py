@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from tracecli.read.tree import CALL_KINDS, SpanNode, TraceTree, assistant_text
+from tracecli.read.messages import assistant_text, message_text
+from tracecli.read.tree import SpanNode, TraceTree
 
 StepKind = Literal["send", "receive", "tool", "error", "answer"]
 
@@ -48,7 +49,7 @@ def steps(tree: TraceTree) -> list[Step]:
     def walk(nodes: list[SpanNode]) -> None:
         nonlocal last
         for node in nodes:
-            if node.kind in CALL_KINDS:
+            if node.is_call:
                 last = _call_steps(node, t0, out, last)
             walk(node.children)
 
@@ -64,7 +65,7 @@ def _call_steps(node: SpanNode, t0: datetime | None, out: list[Step], last: floa
     start = max(_offset(s.get("start_time"), t0), last)
     end = start + float(s.get("duration_ms") or 0)
     model = s.get("model") or "?"
-    sent = [(str(m.get("role") or m.get("type") or "message"), _content(m)) for m in node.new_messages]
+    sent = [(str(m.get("role") or m.get("type") or "message"), _said(m)) for m in node.new_messages]
     out.append(Step(start, "send", node.call_number, f"call #{node.call_number} → {model}", sent,
                     s["span_id"]))
     if s.get("status") == "error":
@@ -72,7 +73,7 @@ def _call_steps(node: SpanNode, t0: datetime | None, out: list[Step], last: floa
         out.append(Step(end, "error", node.call_number, f"call #{node.call_number} failed",
                         [("error", str(detail))], s["span_id"]))
         return end
-    got = [("tool call", f"{c.name}({_args(c.arguments)})") for c in node.tool_calls]
+    got = [("tool call", c.signature) for c in node.tool_calls]
     text = assistant_text(s.get("response"))
     if text:
         got.insert(0, ("assistant", text))
@@ -82,25 +83,16 @@ def _call_steps(node: SpanNode, t0: datetime | None, out: list[Step], last: floa
         tool_start = _offset(call.tool_span.get("start_time"), t0) if call.tool_span else end
         at = max(tool_start, end)
         result = call.result if call.result is not None else "(no result recorded)"
-        out.append(Step(at, "tool", node.call_number, f"{call.name}({_args(call.arguments)})",
+        out.append(Step(at, "tool", node.call_number, call.signature,
                         [("result", result)], s["span_id"]))
     return end
 
 
-def _content(message: dict[str, Any]) -> str:
-    content = message.get("content")
-    if isinstance(content, list):
-        return " ".join(str(p.get("text", "")) if isinstance(p, dict) else str(p) for p in content)
-    if content is None and message.get("tool_calls"):
-        names = [tc.get("function", {}).get("name", "?") for tc in message["tool_calls"]
-                 if isinstance(tc, dict)]
-        return "(asked for " + ", ".join(names) + ")"
-    if content is None:
-        return str(message.get("output", ""))
-    return str(content)
-
-
-def _args(arguments: Any) -> str:
-    if isinstance(arguments, dict):
-        return ", ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}" for k, v in arguments.items())
-    return "" if arguments is None else str(arguments)
+def _said(message: dict[str, Any]) -> str:
+    """A sent message as replay shows it; one that only asks for tools names them."""
+    text = message_text(message)
+    if text is not None:
+        return text
+    names = [tc.get("function", {}).get("name", "?") for tc in message["tool_calls"]
+             if isinstance(tc, dict)]
+    return "(asked for " + ", ".join(names) + ")"

@@ -17,12 +17,13 @@ from tracecli.read.listing import (
     resolve_trace_id,
     rows_of,
     spans_of_trace,
+    trace_scope,
 )
+from tracecli.read.messages import assistant_text, call_signature, request_messages
 from tracecli.sql import toolcalls
+from tracecli.sql.macros import CALL_KINDS
 from tracecli.sql.template import fill
 from tracecli.store.schema import trace_key
-
-CALL_KINDS = ("llm", "embedding")
 
 
 @dataclass
@@ -34,6 +35,10 @@ class ToolCall:
     result_source: str | None
     seq: int
     tool_span: dict[str, Any] | None = None
+
+    @property
+    def signature(self) -> str:
+        return call_signature(self.name, self.arguments)
 
 
 @dataclass
@@ -49,6 +54,11 @@ class SpanNode:
         return self.span.get("kind") or "other"
 
     @property
+    def is_call(self) -> bool:
+        """A model call (LLM or embedding), as opposed to a step around them."""
+        return self.kind in CALL_KINDS
+
+    @property
     def output_text(self) -> str | None:
         return assistant_text(self.span.get("response"))
 
@@ -60,38 +70,13 @@ class TraceTree:
     answer: str | None
 
 
-def assistant_text(response: Any) -> str | None:
-    """The assistant's text in an OpenAI chat completion, Responses API or Anthropic body."""
-    if not isinstance(response, dict):
-        return None
-    choices = response.get("choices")
-    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
-        message = choices[0].get("message") or {}
-        return _text(message.get("content")) if isinstance(message, dict) else None
-    if isinstance(response.get("output"), list):
-        parts = [_text(item.get("content")) for item in response["output"]
-                 if isinstance(item, dict) and item.get("type") == "message"]
-        return "".join(p for p in parts if p) or None
-    if isinstance(response.get("content"), list):
-        return _text(response["content"])
-    return None
-
-
-def _text(content: Any) -> str | None:
-    if isinstance(content, str):
-        return content or None
-    if isinstance(content, list):
-        texts = [p.get("text") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)]
-        return "".join(texts) or None
-    return None
+_SUMMARY = """SELECT t.* EXCLUDE (trace_key), {{feedback_fields}} FROM trace_summary t {{feedback_join}}
+WHERE t.trace_key = $key::UBIGINT AND t.trace_id = $trace_id"""
 
 
 def _summary(con: duckdb.DuckDBPyConnection, trace_id: str) -> dict[str, Any] | None:
-    rows = rows_of(con.execute(
-        f"SELECT t.* EXCLUDE (trace_key), {FEEDBACK_FIELDS} FROM trace_summary t {FEEDBACK_JOIN} "  # noqa: S608
-        "WHERE t.trace_key = ?::UBIGINT AND t.trace_id = ?",
-        [trace_key(trace_id), trace_id],
-    ))
+    sql = fill(_SUMMARY, feedback_fields=FEEDBACK_FIELDS, feedback_join=FEEDBACK_JOIN)
+    rows = rows_of(con.execute(sql, {"key": trace_key(trace_id), "trace_id": trace_id}))
     return rows[0] if rows else None
 
 
@@ -162,7 +147,7 @@ def _nest(spans: list[dict[str, Any]], nodes: dict[str, SpanNode], absorbed: set
 
 
 def _interesting(node: SpanNode) -> bool:
-    return node.kind in CALL_KINDS or bool(node.tool_calls) or node.span.get("status") == "error"
+    return node.is_call or bool(node.tool_calls) or node.span.get("status") == "error"
 
 
 def _fold(nodes: list[SpanNode], *, top: bool = True) -> list[SpanNode]:
@@ -188,7 +173,7 @@ def _number_calls(roots: list[SpanNode]) -> None:
     def walk(nodes: list[SpanNode]) -> None:
         nonlocal counter, previous
         for node in nodes:
-            if node.kind in CALL_KINDS:
+            if node.is_call:
                 counter += 1
                 node.call_number = counter
                 messages = request_messages(node.span.get("request"))
@@ -199,19 +184,6 @@ def _number_calls(roots: list[SpanNode]) -> None:
             walk(node.children)
 
     walk(roots)
-
-
-def request_messages(request: Any) -> list[dict[str, Any]]:
-    """Chat messages or Responses-API input items of a request body; an embeddings input too."""
-    if not isinstance(request, dict):
-        return []
-    for key in ("messages", "input"):
-        value = request.get(key)
-        if isinstance(value, list):
-            return [m if isinstance(m, dict) else {"role": "user", "content": m} for m in value]
-        if isinstance(value, str):
-            return [{"role": "user", "content": value}]
-    return []
 
 
 def _final_answer(spans: list[dict[str, Any]]) -> str | None:
@@ -248,10 +220,8 @@ def _node_dict(node: SpanNode) -> dict[str, Any]:
 
 
 def _tool_calls(con: duckdb.DuckDBPyConnection, trace_id: str,
-         within: tuple[datetime, datetime] | None) -> list[dict[str, Any]]:
-    """One trace's tool calls, from its spans looked up within `within` (its time range) when
-    given, which lets DuckDB skip every other row group of a big store."""
-    scope = "trace_id = $trace_id" + (" AND start_time BETWEEN $t0 AND $t1" if within else "")
-    params = {"trace_id": trace_id, **({"t0": within[0], "t1": within[1]} if within else {})}
+                within: tuple[datetime, datetime] | None) -> list[dict[str, Any]]:
+    """One trace's tool calls, from its spans looked up `within` its time range when given."""
+    scope, params = trace_scope(trace_id, within)
     cursor = con.execute(fill(toolcalls.ROWS, scope=scope), params)
     return decode_json(rows_of(cursor), ("arguments",))

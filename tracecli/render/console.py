@@ -1,53 +1,38 @@
-"""Where output goes and how it looks: one place decides colour, width and TTY behaviour."""
+"""Rich consoles built from the Environment, which alone decides colour, width and TTY behaviour:
+Rich is told all three, and reads any variable of its own from the Environment's copy."""
 
 from __future__ import annotations
 
-import os
-import sys
-
 from rich.console import Console
 
-
-def _color_allowed(stream: object) -> bool:
-    if os.environ.get("NO_COLOR"):
-        return False
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
+from tracecli.environment import Environment
 
 
-def _pipe_width() -> int:
-    """Piped output is data for another program: do not cut it to a terminal's width."""
-    try:
-        return max(int(os.environ.get("COLUMNS", "")), 20)
-    except ValueError:
-        return 1000
-
-
-def out() -> Console:
-    """Data goes to stdout; plain text when it is not a terminal or NO_COLOR is set.
-
-    Built per call, so a swapped sys.stdout (tests, pipes) is always honoured."""
-    color = _color_allowed(sys.stdout)
+def out(env: Environment) -> Console:
+    """Data goes to stdout; plain text when it is not a terminal or NO_COLOR is set."""
     return Console(
-        file=sys.stdout,
-        no_color=not color,
-        color_system="auto" if color else None,
+        file=env.stdout,
+        force_terminal=env.stdout_isatty,
+        no_color=not env.stdout_colour,
+        color_system="auto" if env.stdout_colour else None,
         highlight=False,
         soft_wrap=False,
         emoji=False,
-        width=None if sys.stdout.isatty() else _pipe_width(),
+        width=env.stdout_width,
+        _environ=env.environ,
     )
 
 
-def err() -> Console:
+def err(env: Environment) -> Console:
     """Messages, progress and errors go to stderr."""
-    color = _color_allowed(sys.stderr)
     return Console(
-        file=sys.stderr,
+        file=env.stderr,
         stderr=True,
-        no_color=not color,
-        color_system="auto" if color else None,
+        force_terminal=env.stderr_isatty,
+        no_color=not env.stderr_colour,
+        color_system="auto" if env.stderr_colour else None,
         highlight=False,
         soft_wrap=True,
         emoji=False,
+        _environ=env.environ,
     )

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from rich.table import Table
 from rich.text import Text
 
+from tracecli.environment import Environment
 from tracecli.render import console
 from tracecli.render.text import one_line, safe
 
@@ -104,16 +105,23 @@ def _flat(value: Any) -> Any:
     return value
 
 
+def write_json(value: Any, env: Environment, *, indent: int | None = 2) -> None:
+    """One JSON document on stdout: --format json (indented), or one jsonl line."""
+    env.stdout.write(dumps(value, indent=indent) + "\n")
+
+
 def emit(rows: Sequence[dict[str, Any]], columns: Sequence[Column], fmt: OutputFormat,
-         *, footer: dict[str, Any] | None = None, document: Any = None) -> None:
+         *, footer: dict[str, Any] | None = None, document: Any = None,
+         env: Environment | None = None) -> None:
     """Write rows to stdout. `footer` is a totals row shown by table/markdown/csv; `document`
-    replaces the row list as the --format json value when a command documents an object."""
-    stdout = console.out()
+    replaces the row list as the --format json value when a command documents an object.
+    `env` is the CLI's; a caller outside the CLI gets the process as it is."""
+    env = env or Environment.current()
     if fmt is OutputFormat.json:
-        stdout.file.write(dumps(document if document is not None else list(rows), indent=2) + "\n")
+        write_json(document if document is not None else list(rows), env)
     elif fmt is OutputFormat.jsonl:
         for row in rows:
-            stdout.file.write(dumps(row) + "\n")
+            write_json(row, env, indent=None)
     elif fmt is OutputFormat.csv:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
@@ -121,12 +129,12 @@ def emit(rows: Sequence[dict[str, Any]], columns: Sequence[Column], fmt: OutputF
         for row in [*rows, *([footer] if footer else [])]:
             writer.writerow([_flat(row.get(c.key)) for c in columns])
         # CSV keeps content exact for files and pipes; a terminal gets control characters shown
-        stdout.file.write(safe(buf.getvalue()) if stdout.is_terminal else buf.getvalue())
+        env.stdout.write(safe(buf.getvalue()) if env.stdout_isatty else buf.getvalue())
     elif fmt is OutputFormat.markdown:
-        stdout.file.write(_markdown(rows, columns, footer))
+        env.stdout.write(_markdown(rows, columns, footer))
     else:
-        stdout.print(_table(rows, columns, footer))
-    stdout.file.flush()
+        console.out(env).print(_table(rows, columns, footer))
+    env.stdout.flush()
 
 
 def _markdown(rows: Sequence[dict[str, Any]], columns: Sequence[Column],

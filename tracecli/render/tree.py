@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from rich.text import Text
 from rich.tree import Tree
 
-from tracecli.read.tree import CALL_KINDS, SpanNode, ToolCall, TraceTree
+from tracecli.read.messages import message_text
+from tracecli.read.tree import SpanNode, ToolCall, TraceTree
 from tracecli.render.output import cell, format_cost, format_ms
 from tracecli.render.text import one_line, safe
 
@@ -52,9 +52,12 @@ def _root_label(s: dict[str, Any]) -> Text:
 
 
 def _plural(n: Any, word: str) -> str | None:
-    if n is None:
-        return None
-    return f"{n} {word}{'' if n == 1 else 's'}"
+    """`1 LLM call`, `2 LLM calls`; nothing for a count not known."""
+    return None if n is None else _count(n, word, word + "s")
+
+
+def _count(n: Any, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def _cost_text(cost: Any, unpriced: Any) -> str | None:
@@ -68,7 +71,7 @@ def _cost_text(cost: Any, unpriced: Any) -> str | None:
 
 def _add_node(parent: Tree, node: SpanNode, full: bool) -> None:
     branch = parent.add(_span_label(node))
-    if full and node.kind in CALL_KINDS:
+    if full and node.is_call:
         for message in node.new_messages:
             branch.add(_message_label(message))
     for call in node.tool_calls:
@@ -86,7 +89,7 @@ def _span_label(node: SpanNode) -> Text:
     t = Text()
     if node.call_number is not None:
         t.append(f"#{node.call_number} ", style="bold")
-    if node.kind in CALL_KINDS:
+    if node.is_call:
         t.append("embeddings " if node.kind == "embedding" else "chat ", style="bold")
         t.append(safe(s.get("model") or "?"), style="magenta")
         name = s.get("name")
@@ -103,7 +106,7 @@ def _span_label(node: SpanNode) -> Text:
         t.append(safe(s["cache_status"]), style="bold green" if hit else "dim")
     if s.get("retries"):
         t.append(" · ")
-        t.append(_plural(s["retries"], "retry").replace("retrys", "retries"), style="yellow")
+        t.append(_count(s["retries"], "retry", "retries"), style="yellow")
     if s.get("status") == "error":
         t.append(" · ")
         t.append("error" + (f" {s['http_status']}" if s.get("http_status") else ""), style="bold red")
@@ -136,27 +139,9 @@ def _metrics(s: dict[str, Any]) -> list[str]:
     return out
 
 
-def call_signature(call: ToolCall) -> str:
-    """`exponentiate(base=3, exponent=5)`: keyword arguments as the model sent them."""
-    args = call.arguments
-    if isinstance(args, dict):
-        inner = ", ".join(f"{k}={_arg(v)}" for k, v in args.items())
-    elif args is None:
-        inner = ""
-    else:
-        inner = _arg(args)
-    return f"{call.name or '?'}({inner})"
-
-
-def _arg(value: Any) -> str:
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
-
-
 def _add_tool_call(branch: Tree, call: ToolCall, full: bool) -> None:
     t = Text("tool ", style="bold yellow")
-    t.append(one_line(call_signature(call), 0 if full else PREVIEW))
+    t.append(one_line(call.signature, 0 if full else PREVIEW))
     t.append(" → ", style="bold")
     if call.result is None:
         t.append("(no result recorded)", style="dim")
@@ -173,12 +158,8 @@ def _add_tool_call(branch: Tree, call: ToolCall, full: bool) -> None:
 def _message_label(message: dict[str, Any]) -> Text:
     role = str(message.get("role") or message.get("type") or "message")
     t = Text(f"{safe(role)}: ", style="bold")
-    content = message.get("content")
-    if content is None and message.get("tool_calls"):
-        content = "(tool calls)"
-    if isinstance(content, list):
-        content = " ".join(str(p.get("text", "")) if isinstance(p, dict) else str(p) for p in content)
     if role == "tool":
         t.append(f"[{safe(message.get('tool_call_id'))}] ", style="dim")
-    t.append(safe(content if content is not None else message.get("output", "")))
+    text = message_text(message)
+    t.append(safe(text if text is not None else "(tool calls)"))
     return t

@@ -8,27 +8,30 @@ from __future__ import annotations
 
 import duckdb
 
+from tracecli.sql import macros
+from tracecli.sql.template import fill
+
 # The sums `cost` reports, over spans aliased s (the same columns, summed again, when read back).
 SUMS = """count(*) AS calls,
   sum(s.prompt_tokens) AS prompt_tokens,
   sum(s.completion_tokens) AS completion_tokens,
-  sum(coalesce(s.total_tokens, coalesce(s.prompt_tokens, 0) + coalesce(s.completion_tokens, 0))) AS total_tokens,
+  sum(coalesce(tc_total_tokens(s.total_tokens, s.prompt_tokens, s.completion_tokens), 0)) AS total_tokens,
   coalesce(fsum(s.cost_usd), 0) AS cost_usd,
   count(*) FILTER (WHERE s.cost_source = 'logged') AS logged,
   count(*) FILTER (WHERE s.cost_source = 'computed') AS computed,
   count(*) FILTER (WHERE s.cost_source = 'unpriced') AS unpriced"""
 
-_ADD = f"""
+_ADD = """
 INSERT INTO cost_rollup BY NAME
 WITH s AS NOT MATERIALIZED (  -- two cheap scans beat one materialization
   SELECT start_time, provider, model, kind, prompt_tokens, completion_tokens, total_tokens,
          cost_usd, cost_source, metadata
-  FROM spans WHERE kind IN ('llm', 'embedding') AND __SCOPE__)
+  FROM spans WHERE tc_is_call(kind) AND {{scope}})
 SELECT CAST(s.start_time AS DATE) AS day, s.provider, s.model, s.kind,
-       NULL AS tag_key, NULL AS tag_value, {SUMS}
+       NULL AS tag_key, NULL AS tag_value, {{sums}}
 FROM s GROUP BY ALL
 UNION ALL BY NAME
-SELECT e.key AS tag_key, e.value AS tag_value, {SUMS}
+SELECT e.key AS tag_key, e.value AS tag_value, {{sums}}
 FROM (SELECT *, unnest(map_entries(metadata)) AS e FROM s WHERE cardinality(metadata) > 0) s
 GROUP BY ALL
 """
@@ -36,6 +39,7 @@ GROUP BY ALL
 
 def create(con: duckdb.DuckDBPyConnection) -> None:
     """The table, filled from every stored span (a store migrating to it)."""
+    macros.install(con)  # the sums speak the vocabulary; a migration may run on a bare connection
     con.execute(
         """CREATE TABLE cost_rollup (
              day DATE, provider VARCHAR, model VARCHAR, kind VARCHAR,  -- rows with tag_key NULL
@@ -50,6 +54,6 @@ def add(con: duckdb.DuckDBPyConnection, ingest_id: int | None = None) -> None:
     """Sums of the calls ingest `ingest_id` added, or of every stored call. An ingest runs this
     once its calls are priced, before anything else marks older spans with its id."""
     if ingest_id is None:
-        con.execute(_ADD.replace("__SCOPE__", "true"))
+        con.execute(fill(_ADD, sums=SUMS, scope="true"))
     else:
-        con.execute(_ADD.replace("__SCOPE__", "ingest_id = $1"), [ingest_id])
+        con.execute(fill(_ADD, sums=SUMS, scope="ingest_id = $ingest_id"), {"ingest_id": ingest_id})

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import duckdb
 
 from tracecli.errors import ExitCode, TraceCliError
+from tracecli.sql.template import fill, ident
 
 # Every column of the canonical span table, in order. Readers produce any subset of these
 # (INSERT ... BY NAME fills the rest with NULL).
@@ -48,8 +49,7 @@ SPAN_COLUMNS: dict[str, str] = {
 
 
 def _create_spans(con: duckdb.DuckDBPyConnection) -> None:
-    cols = ",\n  ".join(f"{name} {ctype}" for name, ctype in SPAN_COLUMNS.items())
-    con.execute(f"CREATE TABLE spans (\n  {cols}\n)")
+    con.execute(fill("CREATE TABLE spans (\n  {{columns}}\n)", columns=_column_defs(SPAN_COLUMNS)))
     con.execute(
         """
         CREATE TABLE tool_calls (
@@ -115,9 +115,14 @@ def _create_spans(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _column_defs(columns: dict[str, str]) -> str:
+    return ",\n  ".join(fill("{{name}} {{type}}", name=ident(name), type=ctype)
+                         for name, ctype in columns.items())
+
+
 # Bodies are long, repetitive JSON (the same system prompt and tool schemas call after call):
-# zstd over a whole segment shrinks them ~10x where the default per-string FSST gets ~1.2x, and
-# writes faster too (benchmarks/README.md).
+# zstd over a whole segment shrinks them far more than the default per-string FSST, and writes
+# faster too (benchmarks/README.md).
 ZSTD_COLUMNS = {"spans": ("request", "response", "tool_arguments", "tool_result"),
                 "tool_calls": ("arguments", "result")}
 
@@ -127,17 +132,21 @@ def _zstd_bodies(con: duckdb.DuckDBPyConnection) -> None:
     for table, columns in ZSTD_COLUMNS.items():
         described = con.execute(
             "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
-            "WHERE table_name = ? ORDER BY ordinal_position", [table]
+            "WHERE table_name = $table ORDER BY ordinal_position", {"table": table}
         ).fetchall()
-        cols = ", ".join(
-            f'"{name}" {ctype}{"" if nullable == "YES" else " NOT NULL"}'
-            + (" USING COMPRESSION zstd" if name in columns else "")
-            for name, ctype, nullable in described
-        )
-        con.execute(f"CREATE TABLE {table}_v2 ({cols})")
-        con.execute(f"INSERT INTO {table}_v2 SELECT * FROM {table}")  # noqa: S608 - own names
-        con.execute(f"DROP TABLE {table}")
-        con.execute(f"ALTER TABLE {table}_v2 RENAME TO {table}")
+        defs = ", ".join(_zstd_column(name, ctype, nullable == "YES", name in columns)
+                         for name, ctype, nullable in described)
+        old, new = ident(table), ident(table + "_v2")
+        con.execute(fill("CREATE TABLE {{new}} ({{defs}})", new=new, defs=defs))
+        con.execute(fill("INSERT INTO {{new}} BY NAME SELECT * FROM {{old}}", new=new, old=old))
+        con.execute(fill("DROP TABLE {{old}}", old=old))
+        con.execute(fill("ALTER TABLE {{new}} RENAME TO {{old}}", new=new, old=old))
+
+
+def _zstd_column(name: str, ctype: str, nullable: bool, zstd: bool) -> str:
+    return fill("{{name}} {{type}}{{not_null}}{{compression}}", name=ident(name), type=ctype,
+                not_null="" if nullable else " NOT NULL",
+                compression=" USING COMPRESSION zstd" if zstd else "")
 
 
 def _span_content(con: duckdb.DuckDBPyConnection) -> None:
@@ -176,10 +185,15 @@ def _tool_call_times(con: duckdb.DuckDBPyConnection) -> None:
 
 
 # `show` looks one trace up among millions. Trace ids are random, so no sort order or zone map
-# narrows a scan of them (35 ms at 2.5M traces); a scan of 64-bit keys is 6x faster. An ART
-# index would be faster still (4 ms), but DuckDB writes the whole index again at every
-# checkpoint: +0.55 s on each append to a 10M-span store.
-TRACE_KEY_SQL = "CAST(('0x' || left(md5({}), 16)) AS UBIGINT)"
+# narrows a scan of them; a scan of 64-bit keys is several times cheaper. An ART index would be
+# cheaper still to read, but DuckDB writes the whole index again at every checkpoint, which
+# every append to a large store would pay.
+_TRACE_KEY = "CAST(('0x' || left(md5({{trace_id}}), 16)) AS UBIGINT)"
+
+
+def trace_key_sql(trace_id: str) -> str:
+    """The key of the trace id that SQL expression `trace_id` yields."""
+    return fill(_TRACE_KEY, trace_id=trace_id)
 
 
 def trace_key(trace_id: str) -> int:
@@ -189,7 +203,7 @@ def trace_key(trace_id: str) -> int:
 
 def _trace_summary_key(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE trace_summary ADD COLUMN trace_key UBIGINT")
-    con.execute(f"UPDATE trace_summary SET trace_key = {TRACE_KEY_SQL.format('trace_id')}")  # noqa: S608
+    con.execute(fill("UPDATE trace_summary SET trace_key = {{key}}", key=trace_key_sql("trace_id")))
 
 
 def _cost_rollup(con: duckdb.DuckDBPyConnection) -> None:
@@ -248,9 +262,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
         for version, (name, step) in enumerate(MIGRATIONS, start=1):
             if version > current:
                 step(con)
-                con.execute(
-                    "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [version, name]
-                )
+                con.execute("INSERT INTO schema_migrations BY NAME "
+                            "SELECT $version::INTEGER AS version, $name AS name",
+                            {"version": version, "name": name})
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

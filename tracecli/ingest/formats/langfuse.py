@@ -12,18 +12,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from tracecli.ingest.formats.base import CALL_USAGE, Reader, ReadOptions, q
+from tracecli.ingest.formats.base import CALL_USAGE, Reader, ReadOptions
+from tracecli.sql.template import fill, ident, literal
 
-# observation fields: (camelCase, snake_case)
-_FIELDS = [("id", "id"), ("traceId", "trace_id"), ("type", "type"), ("name", "name"),
-           ("parentObservationId", "parent_observation_id"), ("startTime", "start_time"),
-           ("endTime", "end_time"), ("completionStartTime", "completion_start_time"),
-           ("model", "provided_model_name"), ("modelParameters", "model_parameters"),
-           ("input", "input"), ("output", "output"), ("metadata", "metadata"), ("level", "level"),
-           ("statusMessage", "status_message"), ("usageDetails", "usage_details"),
-           ("costDetails", "cost_details"), ("usage", "usage"), ("promptTokens", "prompt_tokens"),
-           ("completionTokens", "completion_tokens"), ("totalTokens", "total_tokens"),
-           ("calculatedTotalCost", "total_cost"), ("totalCost", "calculated_total_cost")]
+# Observation fields the mapping reads, as (camelCase, snake_case): as text, and as JSON.
+_TEXT_FIELDS = [("id", "id"), ("traceId", "trace_id"), ("type", "type"), ("name", "name"),
+                ("parentObservationId", "parent_observation_id"), ("model", "provided_model_name"),
+                ("level", "level"), ("statusMessage", "status_message")]
+_JSON_FIELDS = [("startTime", "start_time"), ("endTime", "end_time"),
+                ("modelParameters", "model_parameters"), ("input", "input"), ("output", "output"),
+                ("metadata", "metadata"), ("usageDetails", "usage_details"),
+                ("costDetails", "cost_details"), ("usage", "usage"),
+                ("promptTokens", "prompt_tokens"), ("completionTokens", "completion_tokens"),
+                ("totalTokens", "total_tokens"), ("calculatedTotalCost", "total_cost"),
+                ("totalCost", "calculated_total_cost")]
+_FIELDS = [*_TEXT_FIELDS, *_JSON_FIELDS, ("completionStartTime", "completion_start_time")]
 _OBS_COLUMNS = sorted({name for pair in _FIELDS for name in pair})
 COLUMNS = {"trace": "JSON", "observations": "JSON", "timestamp": "JSON", "sessionId": "JSON",
            "userId": "JSON", "tags": "JSON", **{c: "JSON" for c in _OBS_COLUMNS}}
@@ -41,39 +44,43 @@ def detect(record: dict[str, Any]) -> bool:
 
 
 def _get(camel: str, snake: str) -> str:
-    return f"coalesce(json_extract(o, '{camel}'), json_extract(o, '{snake}'))"
+    return fill("coalesce(json_extract(o, {{camel}}), json_extract(o, {{snake}}))",
+                camel=literal(camel), snake=literal(snake))
 
 
 def _s(camel: str, snake: str) -> str:
-    return f"coalesce(json_extract_string(o, '{camel}'), json_extract_string(o, '{snake}'))"
+    return fill("coalesce(json_extract_string(o, {{camel}}), json_extract_string(o, {{snake}}))",
+                camel=literal(camel), snake=literal(snake))
 
 
-def select(options: ReadOptions) -> str:
-    row_object = "tcx_obj(json_object(" + ", ".join(f"'{c}', {q(c)}" for c in _OBS_COLUMNS) + "))"
-    f = dict(_FIELDS)
-    g = {camel: _get(camel, snake) for camel, snake in _FIELDS}
-    s = {camel: _s(camel, snake) for camel, snake in _FIELDS}
-    del f
-    return f"""
+# A record that is one observation, as the object an observation is inside a trace download.
+_ROW_OBJECT = fill("tcx_obj(json_object({{entries}}))", entries=", ".join(
+    fill("{{key}}, {{column}}", key=literal(c), column=ident(c)) for c in _OBS_COLUMNS))
+
+# Each observation field the mapping reads (in either spelling), as the hole of its camelCase name.
+_READS = {**{camel: _s(camel, snake) for camel, snake in _TEXT_FIELDS},
+          **{camel: _get(camel, snake) for camel, snake in _JSON_FIELDS}}
+
+_SELECT = fill(r"""
 WITH obs AS (
   SELECT _row, _file,
     coalesce(trace, json_object('id', id, 'sessionId', sessionId, 'userId', userId, 'tags', tags)) AS tr,
     unnest(json_extract(observations, '$[*]')) AS o
   FROM src WHERE observations IS NOT NULL
   UNION ALL
-  SELECT _row, _file, NULL, {row_object} FROM src WHERE observations IS NULL
+  SELECT _row, _file, NULL, {{row_object}} FROM src WHERE observations IS NULL
 ), b AS (
   SELECT _row, _file, tr, o,
-    {s['id']} AS oid,
-    coalesce({s['traceId']}, json_extract_string(tr, 'id')) AS tid,
-    upper({s['type']}) AS typ,
-    {s['name']} AS nm,
-    tc_time({g['startTime']}) AS t0, tc_time({g['endTime']}) AS t1,
-    {s['model']} AS mdl,
-    tcx_j({g['input']}) AS inp, tcx_j({g['output']}) AS outp,
-    tcx_j({g['usageDetails']}) AS ud, tcx_j({g['usage']}) AS ul, tcx_j({g['costDetails']}) AS cd,
-    tcx_j({g['metadata']}) AS md,
-    upper({s['level']}) AS lvl, {s['statusMessage']} AS smsg
+    {{id}} AS oid,
+    coalesce({{traceId}}, json_extract_string(tr, 'id')) AS tid,
+    upper({{type}}) AS typ,
+    {{name}} AS nm,
+    tc_time({{startTime}}) AS t0, tc_time({{endTime}}) AS t1,
+    {{model}} AS mdl,
+    tcx_j({{input}}) AS inp, tcx_j({{output}}) AS outp,
+    tcx_j({{usageDetails}}) AS ud, tcx_j({{usage}}) AS ul, tcx_j({{costDetails}}) AS cd,
+    tcx_j({{metadata}}) AS md,
+    upper({{level}}) AS lvl, {{statusMessage}} AS smsg
   FROM obs
 ), m AS (
   SELECT *,
@@ -82,15 +89,15 @@ WITH obs AS (
              WHEN 'RETRIEVER' THEN 'retriever' ELSE 'other' END AS knd,
     coalesce(tc_int(json_extract(ud, 'input')), tc_int(json_extract(ud, 'prompt_tokens')),
              tc_int(json_extract(ud, 'input_tokens')), tc_int(json_extract(ul, 'input')),
-             tc_int(json_extract(ul, 'promptTokens')), tc_int({g['promptTokens']})) AS p_tok,
+             tc_int(json_extract(ul, 'promptTokens')), tc_int({{promptTokens}})) AS p_tok,
     coalesce(tc_int(json_extract(ud, 'output')), tc_int(json_extract(ud, 'completion_tokens')),
              tc_int(json_extract(ud, 'output_tokens')), tc_int(json_extract(ul, 'output')),
-             tc_int(json_extract(ul, 'completionTokens')), tc_int({g['completionTokens']})) AS c_tok,
+             tc_int(json_extract(ul, 'completionTokens')), tc_int({{completionTokens}})) AS c_tok,
     coalesce(tc_int(json_extract(ud, 'total')), tc_int(json_extract(ud, 'total_tokens')),
-             tc_int(json_extract(ul, 'total')), tc_int({g['totalTokens']})) AS t_tok,
+             tc_int(json_extract(ul, 'total')), tc_int({{totalTokens}})) AS t_tok,
     coalesce(tc_int(json_extract(ud, 'input_cached_tokens')), tc_int(json_extract(ud, 'cache_read_input_tokens')),
              tc_int(json_extract(ud, 'input_cache_read'))) AS cache_tok,
-    coalesce(tc_num(json_extract(cd, 'total')), tc_num({g['calculatedTotalCost']}), tc_num({g['totalCost']}),
+    coalesce(tc_num(json_extract(cd, 'total')), tc_num({{calculatedTotalCost}}), tc_num({{totalCost}}),
              tc_num(json_extract(cd, 'input')) + tc_num(json_extract(cd, 'output'))) AS cost,
     CASE WHEN json_type(inp) = 'ARRAY' THEN tcx_lc_msgs(inp)
          WHEN json_type(inp, '$.messages') = 'ARRAY' THEN tcx_lc_msgs(json_extract(inp, 'messages'))
@@ -106,27 +113,27 @@ SELECT
   'langfuse:' || oid AS record_key,
   tid AS trace_id,
   oid AS span_id,
-  {s['parentObservationId']} AS parent_span_id,
+  {{parentObservationId}} AS parent_span_id,
   coalesce(nm, lower(typ)) AS name,
   knd AS kind,
   t0 AS start_time,
   date_diff('microsecond', t0, t1) / 1000.0 AS duration_ms,
   coalesce(json_extract_string(md, 'ls_provider'), json_extract_string(md, 'provider')) AS provider,
-  CASE WHEN knd IN ('llm', 'embedding') THEN mdl END AS model,
+  CASE WHEN tc_is_call(knd) THEN mdl END AS model,
   CASE WHEN lvl = 'ERROR' THEN 'error' ELSE 'ok' END AS status,
   CASE WHEN lvl = 'ERROR' THEN coalesce(smsg, 'error') END AS error,
-  {CALL_USAGE},
+  {{call_usage}},
   tcx_meta(list_concat(
-    list_filter(map_entries(coalesce(tc_map(md), MAP {{}}::MAP(VARCHAR, VARCHAR))),
+    list_filter(map_entries(coalesce(tc_map(md), MAP {}::MAP(VARCHAR, VARCHAR))),
                 lambda e: NOT (starts_with(e.key, 'ls_') OR starts_with(e.key, 'langgraph_')
                                OR e.key IN ('tool_call_id', 'resourceAttributes', 'scope'))),
-    list_filter(map_entries(coalesce(tc_map(json_extract(tr, 'metadata')), MAP {{}}::MAP(VARCHAR, VARCHAR))),
+    list_filter(map_entries(coalesce(tc_map(json_extract(tr, 'metadata')), MAP {}::MAP(VARCHAR, VARCHAR))),
                 lambda e: NOT starts_with(e.key, 'ls_')),
-    [{{'key': 'session_id', 'value': json_extract_string(tr, 'sessionId')}},
-     {{'key': 'user_id', 'value': json_extract_string(tr, 'userId')}},
-     {{'key': 'tags', 'value': tcx_tags(json_extract(tr, 'tags'))}}])) AS metadata,
+    [{'key': 'session_id', 'value': json_extract_string(tr, 'sessionId')},
+     {'key': 'user_id', 'value': json_extract_string(tr, 'userId')},
+     {'key': 'tags', 'value': tcx_tags(json_extract(tr, 'tags'))}])) AS metadata,
   CASE WHEN knd = 'llm' AND in_msgs IS NOT NULL THEN tcx_obj(json_object('model', mdl, 'messages', in_msgs,
-         'tools', coalesce(json_extract(inp, 'tools'), json_extract({g['modelParameters']}, 'tools')))) END AS request,
+         'tools', coalesce(json_extract(inp, 'tools'), json_extract({{modelParameters}}, 'tools')))) END AS request,
   CASE WHEN knd = 'llm' AND json_exists(outp, '$.choices') THEN outp
        WHEN knd = 'llm' AND out_msg IS NOT NULL THEN tcx_completion(mdl, out_msg, NULL, p_tok, c_tok, t_tok)
   END AS response,
@@ -142,10 +149,13 @@ SELECT
                                      THEN coalesce(tc_content(json_extract(tcx_lc_body(outp), 'content')), CAST(outp AS VARCHAR))
                                    ELSE tc_text(outp) END END AS tool_result,
   _file AS source_file,
-  _row AS source_row,
-  'langfuse' AS source_format
+  _row AS source_row
 FROM m
-"""
+""", keep=(), row_object=_ROW_OBJECT, call_usage=CALL_USAGE, **_READS)
+
+
+def select(options: ReadOptions) -> str:
+    return _SELECT
 
 
 READER = Reader(

@@ -80,16 +80,16 @@ SELECT
   t0 AS start_time,
   date_diff('microsecond', t0, t1) / 1000.0 AS duration_ms,
   json_extract_string(x, '$.metadata.ls_provider') AS provider,
-  CASE WHEN rt IN ('llm', 'embedding') THEN mdl END AS model,
+  CASE WHEN tc_is_call(rt) THEN mdl END AS model,
   CASE WHEN nullif(error, '') IS NOT NULL OR lower(status) = 'error' THEN 'error' ELSE 'ok' END AS status,
   NULL::INTEGER AS http_status,
   nullif(error, '') AS error,
-  CASE WHEN rt IN ('llm', 'embedding') THEN p2 END AS prompt_tokens,
-  CASE WHEN rt IN ('llm', 'embedding') THEN c2 END AS completion_tokens,
-  CASE WHEN rt IN ('llm', 'embedding') THEN tc_int(json_extract(o, '$.usage_metadata.input_token_details.cache_read')) END AS cached_tokens,
-  CASE WHEN rt IN ('llm', 'embedding') THEN coalesce(t_tok, p2 + coalesce(c2, 0)) END AS total_tokens,
-  CASE WHEN rt IN ('llm', 'embedding') THEN coalesce(tc_num(total_cost), tc_num(prompt_cost) + tc_num(completion_cost)) END AS cost_usd,
-  CASE WHEN rt IN ('llm', 'embedding') AND coalesce(tc_num(total_cost), tc_num(prompt_cost) + tc_num(completion_cost)) IS NOT NULL
+  CASE WHEN tc_is_call(rt) THEN p2 END AS prompt_tokens,
+  CASE WHEN tc_is_call(rt) THEN c2 END AS completion_tokens,
+  CASE WHEN tc_is_call(rt) THEN tc_int(json_extract(o, '$.usage_metadata.input_token_details.cache_read')) END AS cached_tokens,
+  CASE WHEN tc_is_call(rt) THEN tc_total_tokens(t_tok, p2, c2) END AS total_tokens,
+  CASE WHEN tc_is_call(rt) THEN coalesce(tc_num(total_cost), tc_num(prompt_cost) + tc_num(completion_cost)) END AS cost_usd,
+  CASE WHEN tc_is_call(rt) AND coalesce(tc_num(total_cost), tc_num(prompt_cost) + tc_num(completion_cost)) IS NOT NULL
        THEN 'logged' END AS cost_source,
   tcx_meta(list_concat(
     list_filter(map_entries(coalesce(tc_map(json_extract(x, 'metadata')), MAP {}::MAP(VARCHAR, VARCHAR))),
@@ -116,8 +116,7 @@ SELECT
                                        tc_text(json_extract(o, 'output')),
                                        CASE WHEN o IS NOT NULL THEN CAST(o AS VARCHAR) END) END AS tool_result,
   _file AS source_file,
-  _row AS source_row,
-  'langsmith' AS source_format
+  _row AS source_row
 FROM m
 """
 

@@ -98,8 +98,7 @@ SELECT
   END AS request,
   res AS response,
   _file AS source_file,
-  _row AS source_row,
-  'litellm' AS source_format
+  _row AS source_row
 FROM k
 """
 

@@ -65,8 +65,7 @@ SELECT
   req AS request,
   res AS response,
   _file AS source_file,
-  _row AS source_row,
-  'openai' AS source_format
+  _row AS source_row
 FROM k
 """
 

@@ -13,15 +13,12 @@ from typing import Any
 
 from tracecli.ingest.formats import otel_attributes as otel
 from tracecli.ingest.formats import otlp
-from tracecli.ingest.formats.base import Reader, ReadOptions, q
+from tracecli.ingest.formats.base import Reader, ReadOptions
+from tracecli.sql.template import fill, ident, literal
 
 
 def detect(record: dict[str, Any]) -> bool:
     return otlp.detect_otlp(record) and otlp.mentions_openinference(record)
-
-
-def _select_otlp(options: ReadOptions) -> str:
-    return otlp.select_as("openinference")
 
 
 OTLP_READER = Reader(
@@ -29,7 +26,7 @@ OTLP_READER = Reader(
     description="OpenInference spans (openinference instrumentations, Arize Phoenix) in OTLP JSON",
     detect=detect,
     columns=otlp.COLUMNS,
-    select=_select_otlp,
+    select=otlp.select,
 )
 
 # Attributes read from Phoenix's `attributes.<key>` columns.
@@ -61,31 +58,33 @@ def detect_phoenix(record: dict[str, Any]) -> bool:
         "span_kind" in record or "attributes" in record) and "resourceSpans" not in record
 
 
+# Phoenix's attribute columns as entries {key, value}, as the JSON spans' attributes become.
 _COLUMN_ENTRIES = "[" + ", ".join(
-    f"{{'key': '{k}', 'value': {q('attributes.' + k)}}}" for k in ATTRIBUTES) + "]"
+    fill("{'key': {{key}}, 'value': {{column}}}", key=literal(k), column=ident("attributes." + k))
+    for k in ATTRIBUTES) + "]"
 
-_NORMALISE = f"""
+_NORMALISE = fill("""
 p0 AS (
   SELECT *,
-    -- JSON spans: dotted keys, or objects one level deep ({{"llm": {{"model_name": ...}}}})
+    -- JSON spans: dotted keys, or objects one level deep ({"llm": {"model_name": ...}})
     CASE WHEN json_type(attributes) = 'OBJECT' THEN flatten(list_transform(json_keys(attributes),
       lambda k: CASE WHEN json_type(json_extract(attributes, k)) = 'OBJECT' AND k NOT IN ('metadata')
         THEN list_transform(json_keys(json_extract(attributes, k)),
-               lambda k2: {{'key': k || '.' || k2, 'value': json_extract(json_extract(attributes, k), k2)}})
-        ELSE [{{'key': k, 'value': json_extract(attributes, k)}}] END)) END AS obj_entries
+               lambda k2: {'key': k || '.' || k2, 'value': json_extract(json_extract(attributes, k), k2)})
+        ELSE [{'key': k, 'value': json_extract(attributes, k)}] END)) END AS obj_entries
   FROM src
 ),
 p1 AS (
-  SELECT *, list_concat(list_filter({_COLUMN_ENTRIES}, lambda e: e.value IS NOT NULL
+  SELECT *, list_concat(list_filter({{column_entries}}, lambda e: e.value IS NOT NULL
                                     AND json_type(e.value) <> 'NULL'),
                         coalesce(obj_entries, []),
-                        [{{'key': 'openinference.span.kind', 'value': to_json(span_kind)}}]) AS es
+                        [{'key': 'openinference.span.kind', 'value': to_json(span_kind)}]) AS es
   FROM p0
 ),
 n AS (
   SELECT _row, _file,
-    tcx_id(coalesce({q('context.trace_id')}, json_extract_string(context, 'trace_id'))) AS trace_id,
-    tcx_id(coalesce({q('context.span_id')}, json_extract_string(context, 'span_id'))) AS span_id,
+    tcx_id(coalesce("context.trace_id", json_extract_string(context, 'trace_id'))) AS trace_id,
+    tcx_id(coalesce("context.span_id", json_extract_string(context, 'span_id'))) AS span_id,
     tcx_id(parent_id) AS parent_span_id,
     name,
     tc_time(start_time) AS t0, tc_time(end_time) AS t1,
@@ -95,12 +94,12 @@ n AS (
       lambda e: json_extract_string(e, 'name') = 'exception')[1], '$.attributes."exception.message"') AS exception,
     tcx_map(list_filter(es, lambda e: e.value IS NOT NULL AND json_type(e.value) <> 'NULL')) AS a
   FROM p1
-  WHERE coalesce({q('context.span_id')}, json_extract_string(context, 'span_id')) IS NOT NULL
-)"""
+  WHERE coalesce("context.span_id", json_extract_string(context, 'span_id')) IS NOT NULL
+)""", column_entries=_COLUMN_ENTRIES)
 
 
 def _select_phoenix(options: ReadOptions) -> str:
-    return otel.span_select(_NORMALISE, "phoenix")
+    return otel.span_select(_NORMALISE)
 
 
 PHOENIX_READER = Reader(

@@ -15,14 +15,21 @@ tool.*, tool_call.*, input.value / output.value, session.id, user.id, metadata, 
 from __future__ import annotations
 
 from tracecli.ingest.formats.base import CALL_USAGE
+from tracecli.sql.template import fill, literal
 
 
 def _first(*keys: str) -> str:
-    return "coalesce(" + ", ".join(f"tcx_s(a, '{k}')" for k in keys) + ")"
+    """The first of these attributes present, as text."""
+    return _coalesce("tcx_s(a, {{key}})", keys)
 
 
 def _first_int(*keys: str) -> str:
-    return "coalesce(" + ", ".join(f"tc_int(a['{k}'])" for k in keys) + ")"
+    """The first of these attributes present, as an integer."""
+    return _coalesce("tc_int(a[{{key}}])", keys)
+
+
+def _coalesce(read: str, keys: tuple[str, ...]) -> str:
+    return fill("coalesce({{reads}})", reads=", ".join(fill(read, key=literal(k)) for k in keys))
 
 
 KIND = """CASE
@@ -41,21 +48,33 @@ KIND = """CASE
   ELSE 'other' END"""
 
 
-def span_select(normalise: str, source_format: str) -> str:
-    """SQL: `normalise` is `WITH ... n AS (...)`-ready CTE text defining `n` (without WITH)."""
-    return f"""
-WITH {normalise},
+# The attributes each canonical value is read from, in order of preference.
+_ATTRIBUTES = dict(
+    model=_first('gen_ai.response.model', 'gen_ai.request.model', 'llm.model_name', 'embedding.model_name'),
+    prompt_tokens=_first_int('gen_ai.usage.input_tokens', 'gen_ai.usage.prompt_tokens', 'llm.token_count.prompt'),
+    completion_tokens=_first_int('gen_ai.usage.output_tokens', 'gen_ai.usage.completion_tokens', 'llm.token_count.completion'),
+    cached_tokens=_first_int('gen_ai.usage.cache_read.input_tokens', 'gen_ai.usage.cache_read_input_tokens', 'llm.token_count.prompt_details.cache_read'),
+    total_tokens=_first_int('llm.token_count.total', 'gen_ai.usage.total_tokens'),
+    provider=_first('gen_ai.provider.name', 'gen_ai.system', 'llm.provider', 'llm.system'),
+    tool_call_id=_first('gen_ai.tool.call.id', 'tool_call.id'),
+    tool_name=_first('gen_ai.tool.name', 'tool.name', 'tool_call.function.name'),
+    tool_arguments=_first('gen_ai.tool.call.arguments', 'tool_call.function.arguments'),
+    session_id=_first('session.id', 'gen_ai.conversation.id'),
+)
+
+_SPAN_SELECT = fill("""
+WITH {{normalise}},
 c AS (
   SELECT *,
     upper(tcx_s(a, 'openinference.span.kind')) AS oik,
     lower(tcx_s(a, 'gen_ai.operation.name')) AS op,
     lower(tcx_s(a, 'traceloop.span.kind')) AS tlk,
-    {_first('gen_ai.response.model', 'gen_ai.request.model', 'llm.model_name', 'embedding.model_name')} AS mdl,
+    {{model}} AS mdl,
     tcx_j(a['input.value']) AS in_value_raw,
     tcx_j(a['output.value']) AS out_value_raw
   FROM n
 ), k AS (
-  SELECT *, {KIND} AS knd FROM c
+  SELECT *, {{kind}} AS knd FROM c
 ), msg AS (
   SELECT *,
     CASE WHEN a['gen_ai.input.messages'] IS NOT NULL THEN tcx_genai_msgs(a['gen_ai.input.messages'])
@@ -64,11 +83,10 @@ c AS (
     CASE WHEN a['gen_ai.output.messages'] IS NOT NULL THEN tcx_genai_choices(a['gen_ai.output.messages'])
          ELSE tcx_oi_msgs(a, 'llm.output_messages') END AS out_raw,
     coalesce(tcx_tools(a['gen_ai.tool.definitions']), tcx_oi_tools(a)) AS tools,
-    {_first_int('gen_ai.usage.input_tokens', 'gen_ai.usage.prompt_tokens', 'llm.token_count.prompt')} AS p_tok,
-    {_first_int('gen_ai.usage.output_tokens', 'gen_ai.usage.completion_tokens', 'llm.token_count.completion')} AS c_tok,
-    {_first_int('gen_ai.usage.cache_read.input_tokens', 'gen_ai.usage.cache_read_input_tokens',
-                'llm.token_count.prompt_details.cache_read')} AS cache_tok,
-    {_first_int('llm.token_count.total', 'gen_ai.usage.total_tokens')} AS t_tok,
+    {{prompt_tokens}} AS p_tok,
+    {{completion_tokens}} AS c_tok,
+    {{cached_tokens}} AS cache_tok,
+    {{total_tokens}} AS t_tok,
     coalesce(tc_num(a['llm.cost.total']), tc_num(a['llm.cost.prompt']) + tc_num(a['llm.cost.completion'])) AS cost
   FROM k
 ), body AS (
@@ -91,44 +109,48 @@ SELECT
   knd AS kind,
   t0 AS start_time,
   date_diff('microsecond', t0, t1) / 1000.0 AS duration_ms,
-  {_first('gen_ai.provider.name', 'gen_ai.system', 'llm.provider', 'llm.system')} AS provider,
+  {{provider}} AS provider,
   mdl AS model,
   CASE WHEN status_error OR tcx_s(a, 'error.type') IS NOT NULL THEN 'error' ELSE 'ok' END AS status,
   tc_int(a['http.response.status_code'])::INTEGER AS http_status,
   CASE WHEN status_error OR tcx_s(a, 'error.type') IS NOT NULL
        THEN coalesce(nullif(status_message, ''), exception, tcx_s(a, 'error.type')) END AS error,
-  {CALL_USAGE},
+  {{call_usage}},
   tcx_meta(list_concat(
-    list_filter(map_entries(coalesce(tc_map(a['metadata']), MAP {{}}::MAP(VARCHAR, VARCHAR))),
+    list_filter(map_entries(coalesce(tc_map(a['metadata']), MAP {}::MAP(VARCHAR, VARCHAR))),
                 lambda e: NOT starts_with(e.key, 'ls_')),
-    [{{'key': 'session_id', 'value': {_first('session.id', 'gen_ai.conversation.id')}}},
-     {{'key': 'user_id', 'value': tcx_s(a, 'user.id')}},
-     {{'key': 'tags', 'value': tcx_tags(a['tag.tags'])}}])) AS metadata,
+    [{'key': 'session_id', 'value': {{session_id}}},
+     {'key': 'user_id', 'value': tcx_s(a, 'user.id')},
+     {'key': 'tags', 'value': tcx_tags(a['tag.tags'])}])) AS metadata,
   CASE WHEN messages IS NOT NULL THEN tcx_obj(json_object('model', mdl, 'messages', messages, 'tools', tools))
        WHEN json_type(in_value_raw) = 'OBJECT' AND json_exists(in_value_raw, '$.messages') THEN in_value_raw
   END AS request,
   CASE WHEN choices IS NOT NULL THEN tcx_obj(json_object('model', mdl, 'choices', choices,
          'usage', CASE WHEN coalesce(p_tok, c_tok) IS NOT NULL THEN tcx_obj(json_object(
            'prompt_tokens', p_tok, 'completion_tokens', c_tok,
-           'total_tokens', coalesce(t_tok, p_tok + coalesce(c_tok, 0)))) END))
+           'total_tokens', tc_total_tokens(t_tok, p_tok, c_tok))) END))
        WHEN json_type(out_value_raw) = 'OBJECT' AND json_exists(out_value_raw, '$.choices') THEN out_value_raw
        WHEN knd = 'llm' AND json_type(out_value_raw) = 'VARCHAR'
          THEN tcx_completion(mdl, json_object('role', 'assistant', 'content', out_value_raw->>'$'),
                              NULL, p_tok, c_tok, t_tok)
   END AS response,
-  CASE WHEN knd = 'tool' THEN coalesce({_first('gen_ai.tool.call.id', 'tool_call.id')},
+  CASE WHEN knd = 'tool' THEN coalesce({{tool_call_id}},
          json_extract_string(out_value_raw, 'tool_call_id')) END AS tool_call_id,
-  CASE WHEN knd = 'tool' THEN coalesce({_first('gen_ai.tool.name', 'tool.name', 'tool_call.function.name')},
+  CASE WHEN knd = 'tool' THEN coalesce({{tool_name}},
          nullif(regexp_replace(name, '^execute_tool ', ''), '')) END AS tool_name,
   CASE WHEN knd = 'tool' THEN coalesce(
-         tcx_loose_json({_first('gen_ai.tool.call.arguments', 'tool_call.function.arguments')}),
+         tcx_loose_json({{tool_arguments}}),
          tcx_loose_json(tcx_s(a, 'input.value'))) END AS tool_arguments,
   CASE WHEN knd = 'tool' THEN coalesce(tcx_s(a, 'gen_ai.tool.call.result'),
          CASE WHEN json_type(out_value_raw) = 'OBJECT' AND json_exists(out_value_raw, '$.content')
               THEN tc_content(json_extract(out_value_raw, 'content')) END,
          tcx_s(a, 'output.value')) END AS tool_result,
   _file AS source_file,
-  _row AS source_row,
-  '{source_format}' AS source_format
+  _row AS source_row
 FROM body
-"""
+""", keep=("normalise",), kind=KIND, call_usage=CALL_USAGE, **_ATTRIBUTES)
+
+
+def span_select(normalise: str) -> str:
+    """SQL: `normalise` is `WITH ... n AS (...)`-ready CTE text defining `n` (without WITH)."""
+    return fill(_SPAN_SELECT, normalise=normalise)

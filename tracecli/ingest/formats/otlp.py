@@ -18,6 +18,7 @@ from typing import Any
 
 from tracecli.ingest.formats import otel_attributes as otel
 from tracecli.ingest.formats.base import Reader, ReadOptions
+from tracecli.sql.template import fill
 
 _JSON = ["resourceSpans", "resourceLogs", "attributes", "status", "events", "startTimeUnixNano",
          "endTimeUnixNano", "start_time_unix_nano", "end_time_unix_nano"]
@@ -95,9 +96,8 @@ n AS (
 )"""
 
 
-def _content_select(source_format: str) -> str:
-    """Log records with GenAI message content, one `content` row per span they describe."""
-    return f"""
+# Log records with GenAI message content, one `content` row per span they describe.
+_CONTENT = """
 WITH rl AS (SELECT _row, _file, unnest(json_extract(resourceLogs, '$[*]')) AS r
             FROM src WHERE resourceLogs IS NOT NULL),
 sl AS (SELECT _row, _file, unnest(list_concat(json_extract(r, '$.scopeLogs[*]'),
@@ -114,7 +114,7 @@ l0 AS (
     tcx_av(json_extract(j, 'body')) AS body
   FROM lr
 ),
-l1 AS (SELECT *, coalesce(tcx_map(es), MAP {{}}::MAP(VARCHAR, JSON)) AS a FROM l0),
+l1 AS (SELECT *, coalesce(tcx_map(es), MAP {}::MAP(VARCHAR, JSON)) AS a FROM l0),
 l AS (SELECT *, coalesce(nullif(event_name, ''), tcx_s(a, 'event.name')) AS ev FROM l1
       WHERE trace_id IS NOT NULL AND span_id IS NOT NULL),
 details AS (
@@ -161,18 +161,18 @@ content AS (
 SELECT
   'otel-content:' || trace_id || ':' || span_id || ':' || pref AS record_key,
   trace_id, span_id, 'content' AS kind, t AS start_time, request, response,
-  _file AS source_file, _row AS source_row, '{source_format}' AS source_format
+  _file AS source_file, _row AS source_row
 FROM content WHERE request IS NOT NULL OR response IS NOT NULL
 """
 
 
-def select_as(source_format: str) -> str:
-    spans = otel.span_select(_SPANS, source_format)
-    return f"SELECT * FROM ({spans}) UNION ALL BY NAME SELECT * FROM ({_content_select(source_format)})"
+_SELECT = fill("SELECT * FROM ({{spans}}) UNION ALL BY NAME SELECT * FROM ({{content}})",
+               spans=otel.span_select(_SPANS), content=_CONTENT)
 
 
-def _select_otlp(options: ReadOptions) -> str:
-    return select_as("otlp")
+def select(options: ReadOptions) -> str:
+    """Spans and content rows (the OpenInference reader reads the same envelope)."""
+    return _SELECT
 
 
 READER = Reader(
@@ -181,5 +181,5 @@ READER = Reader(
                 "semantic conventions; GenAI content log records joined to their spans",
     detect=detect_otlp,
     columns=COLUMNS,
-    select=_select_otlp,
+    select=select,
 )

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import duckdb
 
+from tracecli.sql.template import fill, literal
+
 AV_DEPTH = 8  # nesting of arrayValue / kvlistValue that is decoded (messages need about 6)
 
 
@@ -42,20 +44,18 @@ _AV_PASS = [
 ]
 
 
-def _sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _av_macro() -> str:
     """AnyValue JSON to plain JSON, by regular-expression passes over its (minified) text.
 
     Nested lambdas would do it too, but DuckDB binds them in time exponential in the depth."""
     expr = "CAST(json(v) AS VARCHAR)"
-    steps = _AV_SCALARS + _AV_PASS * AV_DEPTH
-    for pattern, replacement in steps:
-        expr = f"regexp_replace({expr}, {_sql_str(pattern)}, {_sql_str(replacement)}, 'g')"
-    expr = f"translate({expr}, chr(3) || chr(4) || chr(5) || chr(6), '{{}}[]')"
-    return f"CREATE OR REPLACE TEMP MACRO tcx_av(v) AS CASE WHEN v IS NULL THEN NULL ELSE TRY_CAST({expr} AS JSON) END"
+    for pattern, replacement in _AV_SCALARS + _AV_PASS * AV_DEPTH:
+        expr = fill("regexp_replace({{text}}, {{pattern}}, {{replacement}}, 'g')", text=expr,
+                    pattern=literal(pattern), replacement=literal(replacement))
+    # the brackets of converted containers back from control characters
+    expr = fill("translate({{text}}, chr(3) || chr(4) || chr(5) || chr(6), '{}[]')", text=expr)
+    return fill("CREATE OR REPLACE TEMP MACRO tcx_av(v) AS "
+                "CASE WHEN v IS NULL THEN NULL ELSE TRY_CAST({{text}} AS JSON) END", text=expr)
 
 
 MACROS: list[str] = [
@@ -230,7 +230,7 @@ MACROS: list[str] = [
            'index', 0, 'message', msg, 'finish_reason', finish))) END,
          'usage', CASE WHEN coalesce(p, c, t) IS NOT NULL THEN tcx_obj(json_object(
            'prompt_tokens', p, 'completion_tokens', c,
-           'total_tokens', coalesce(t, coalesce(p, 0) + coalesce(c, 0)))) END))""",
+           'total_tokens', tc_total_tokens(t, p, c))) END))""",
     # Key/value metadata as a flat text map, NULL values dropped.
     """CREATE OR REPLACE TEMP MACRO tcx_meta(es) AS tc_clean_map(tcx_map(
          list_filter(es, lambda e: e.value IS NOT NULL AND e.value <> '')))""",

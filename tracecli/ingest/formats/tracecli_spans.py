@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tracecli.ingest.formats.base import Reader, ReadOptions
+from tracecli.sql.template import fill
 from tracecli.store.schema import SPAN_COLUMNS
 
 # Columns an export carries; the store-local ones are assigned again at ingest.
@@ -22,26 +23,28 @@ def detect(record: dict[str, Any]) -> bool:
 
 def _expr(column: str) -> str:
     if column in _NUMERIC:
-        return f"{_NUMERIC[column]}({column}) AS {column}"
+        return fill("{{cast}}({{column}}) AS {{column}}", cast=_NUMERIC[column], column=column)
     if column == "start_time":
-        return f"tc_time({column}) AS {column}"
+        return "tc_time(start_time) AS start_time"
     if column == "metadata":
         return "tc_clean_map(tc_map(metadata)) AS metadata"
     if column in _JSON_COLUMNS:
-        return f"tc_json({column}) AS {column}"
+        return fill("tc_json({{column}}) AS {{column}}", column=column)
     return column
 
 
-def select(options: ReadOptions) -> str:
-    exprs = ",\n  ".join(_expr(c) for c in EXPORTED if c not in ("source_file", "source_row"))
-    # provenance keeps pointing at the original source when the export carries it
-    return f"""
+# provenance keeps pointing at the original source when the export carries it
+_SELECT = fill("""
 SELECT
-  {exprs},
+  {{exprs}},
   coalesce(source_file, _file) AS source_file,
   coalesce(tc_int(source_row), _row) AS source_row
 FROM src
-"""
+""", exprs=",\n  ".join(_expr(c) for c in EXPORTED if c not in ("source_file", "source_row")))
+
+
+def select(options: ReadOptions) -> str:
+    return _SELECT
 
 
 READER = Reader(
@@ -51,4 +54,5 @@ READER = Reader(
     columns=COLUMNS,
     select=select,
     row_per_record=True,
+    carries_source_format=True,
 )
