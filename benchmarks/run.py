@@ -254,11 +254,13 @@ def build_store(store: Path, dest: Path, spans: int) -> None:
     import duckdb
 
     from tracecli.ingest import pipeline
+    from tracecli.sql import macros
     from tracecli.store import rollup
-    from tracecli.store.schema import TRACE_KEY_SQL
+    from tracecli.store.schema import trace_key_sql
 
     copy_db(store, dest)
     con = duckdb.connect(str(dest))
+    macros.install(con)  # the roll-up below speaks the vocabulary
     base = con.execute("SELECT count(*), max(start_time) - min(start_time) FROM spans").fetchone()
     assert base is not None
     have, width = int(base[0]), base[1]
@@ -278,7 +280,7 @@ def build_store(store: Path, dest: Path, spans: int) -> None:
         con.execute(
             f"""INSERT INTO trace_summary SELECT * REPLACE ({tid} AS trace_id,
                    start_time + $shift AS start_time, end_time + $shift AS end_time,
-                   {TRACE_KEY_SQL.format(tid)} AS trace_key)
+                   {trace_key_sql(tid)} AS trace_key)
                 FROM trace_summary WHERE trace_id IN (SELECT trace_id FROM spans WHERE ingest_id = 1)""",  # noqa: S608
             {"k": str(k), "shift": shift})
         con.execute("INSERT INTO ingests SELECT * REPLACE (ingest_id + $k AS ingest_id) "

@@ -6,13 +6,16 @@ ingested once per session (`StoreCache`) and copied into the test's own store (`
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import typer.main
+import typer.testing
 from typer.testing import CliRunner, Result
 
 from tracecli.cli.main import app
@@ -23,6 +26,15 @@ SAMPLE_JSONL = SAMPLES / "portkey_export.jsonl"
 SAMPLE_PARQUET = SAMPLES / "portkey_export.parquet"
 SAMPLE_FEEDBACK = SAMPLES / "feedback" / "portkey_feedback.jsonl"
 REFERENCE_TRACE = "trc_7f3a2c91e4b0"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _command_built_once() -> Iterator[None]:
+    """typer's CliRunner builds the click command from the app's signatures on every invoke
+    (~20 ms, a third of a small read); a tracecli process builds it once, and so does the session."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(typer.testing, "_get_command", functools.cache(typer.main.get_command))
+        yield
 
 
 @pytest.fixture(autouse=True)

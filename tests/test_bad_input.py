@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import SAMPLE_JSONL, Invoke, sample_rows
+from tests.conftest import SAMPLE_JSONL, Invoke, StoreCache, Stored, sample_rows
 
 REF = "trc_7f3a2c91e4b0"
 
@@ -53,13 +53,13 @@ def spans(db: Path) -> int:
 
 
 @pytest.fixture
-def seeded(cli: Invoke, isolated_store: Path) -> tuple[Any, ...]:
+def seeded(store_cache: StoreCache, stored: Stored, isolated_store: Path) -> tuple[Any, ...]:
     """A store with one earlier ingest (a different set of records than the test's)."""
     rows = [dict(r, id=f"earlier-{r['id']}", trace_id=f"earlier-{r['trace_id']}") for r in sample_rows()]
-    path = isolated_store.parent / "earlier.jsonl"
-    write(path, lines(rows))
-    assert cli("ingest", str(path)).exit_code == 0
-    return snapshot(isolated_store)
+    stored(str(store_cache.file("earlier.jsonl", rows)))
+    before = snapshot(isolated_store)
+    assert len(before[0]) == len(rows) and len(before[1]) == 1
+    return before
 
 
 def fails_cleanly(cli: Invoke, db: Path, before: tuple[Any, ...], path: Path, *expected: str) -> str:

@@ -15,6 +15,7 @@ from tests.conftest import (
     SAMPLE_PARQUET,
     SAMPLES,
     Invoke,
+    Stored,
     sample_rows,
 )
 from tracecli.ingest import pipeline
@@ -35,8 +36,8 @@ def test_ingest_summary_counts_records_traces_calls(cli: Invoke, isolated_store:
     assert _count(isolated_store, "SELECT count(*) FROM spans") == len(sample_rows())
 
 
-def test_reingest_adds_nothing(cli: Invoke, isolated_store: Path) -> None:
-    cli("ingest", str(SAMPLE_JSONL))
+def test_reingest_adds_nothing(cli: Invoke, stored: Stored, isolated_store: Path) -> None:
+    stored(str(SAMPLE_JSONL))
     again = cli("ingest", str(SAMPLES))  # the directory: JSONL and the same rows as Parquet
     assert again.exit_code == 0, again.stderr
     assert "added 0 spans" in again.stderr and "30 already stored" in again.stderr
@@ -126,8 +127,8 @@ def test_unknown_model_is_unpriced_not_zero(cli: Invoke, tmp_path: Path) -> None
     assert traces[0]["cost_usd"] is None and traces[0]["unpriced_calls"] == 1
 
 
-def test_canonical_export_round_trips(cli: Invoke, tmp_path: Path, isolated_store: Path) -> None:
-    cli("ingest", str(SAMPLE_JSONL))
+def test_canonical_export_round_trips(cli: Invoke, stored: Stored, tmp_path: Path) -> None:
+    stored(str(SAMPLE_JSONL))
     export = tmp_path / "spans.jsonl"
     export.write_text(cli("spans", "--format", "jsonl").stdout)
     other = tmp_path / "other.duckdb"

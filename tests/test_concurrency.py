@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import SAMPLE_JSONL, sample_rows
+from tests.conftest import SAMPLE_JSONL, Stored, sample_rows
 
 HOLD_LOCK = """
 import sys, duckdb
@@ -81,20 +81,24 @@ def release(proc: subprocess.Popen[str]) -> None:
     proc.communicate("\n", timeout=60)
 
 
-def test_kill_9_mid_ingest_leaves_earlier_ingests_whole(isolated_store: Path, tmp_path: Path) -> None:
-    first = tracecli("ingest", str(SAMPLE_JSONL))
-    assert first.returncode == 0, first.stderr
+def test_kill_9_mid_ingest_leaves_earlier_ingests_whole(stored: Stored, isolated_store: Path,
+                                                        tmp_path: Path) -> None:
+    stored(str(SAMPLE_JSONL))  # an earlier ingest
     before = counts(isolated_store)
+    assert before[:2] == (len(sample_rows()), 1)
     big = tmp_path / "big.jsonl"
-    n = big_export(big, 3000)  # 45,000 records
-    # kill at later and later points, until one lands after the commit: every one of them
-    # must leave the store whole, holding all of the killed ingest or none of it
+    n = big_export(big, 300)  # 4,500 records: an ingest of about a second
+    # kill at later and later points (each twice as late as the last, from the moment the
+    # ingest holds the store), until one lands after the commit: every one of them must leave
+    # the store whole, holding all of the killed ingest or none of it
     outcomes = []
-    for delay in (0.0, 0.3, 0.7, 1.2, 1.8, 2.5, 3.5, 5.0, 8.0):
+    for delay in (0.0, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8):
         proc = start("ingest", str(big))
         _wait_until_locked(isolated_store, proc)
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
+        try:
+            proc.wait(timeout=delay)  # an ingest that ends sooner is not waited for in vain
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
         after = counts(isolated_store)  # the store opens
         assert after == before or after[:2] == (before[0] + n, before[1] + 1), after
@@ -126,8 +130,9 @@ def _wait_until_locked(db: Path, proc: subprocess.Popen[str]) -> None:
     raise AssertionError("the ingest never took the store")
 
 
-def test_busy_store_fails_clearly_for_writers_and_readers(isolated_store: Path, holder) -> None:
-    assert tracecli("ingest", str(SAMPLE_JSONL)).returncode == 0
+def test_busy_store_fails_clearly_for_writers_and_readers(stored: Stored, isolated_store: Path,
+                                                         holder) -> None:
+    stored(str(SAMPLE_JSONL))
     before = counts(isolated_store)
     hold = holder()
     for command in (["ingest", str(SAMPLE_JSONL)], ["traces"], ["show", "trc_7f3a2c91e4b0"],

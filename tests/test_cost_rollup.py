@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from tests.conftest import SAMPLE_JSONL, Invoke, sample_rows
+from tests.conftest import SAMPLE_JSONL, Invoke, Stored, sample_rows
 from tests.test_store_versions import _store_at
 from tracecli.store.schema import MIGRATIONS
 
@@ -60,8 +60,9 @@ def _check_every_grouping(cli: Invoke) -> None:
         _same(_cost(cli, by), _cost(cli, by, "--since", "2000-01-01"))
 
 
-def test_rollup_agrees_with_the_spans_across_ingests(cli: Invoke, tmp_path: Path) -> None:
-    assert cli("ingest", str(SAMPLE_JSONL)).exit_code == 0
+def test_rollup_agrees_with_the_spans_across_ingests(cli: Invoke, stored: Stored,
+                                                     tmp_path: Path) -> None:
+    stored(str(SAMPLE_JSONL))
     assert cli("ingest", str(_more_calls(tmp_path / "more.jsonl"))).exit_code == 0
     assert cli("ingest", str(SAMPLE_JSONL)).exit_code == 0  # adds nothing, counts nothing twice
     _check_every_grouping(cli)
@@ -70,9 +71,10 @@ def test_rollup_agrees_with_the_spans_across_ingests(cli: Invoke, tmp_path: Path
     assert _cost(cli, "model")[-1]["calls"] == 2 * len(sample_rows())  # the total row
 
 
-def test_a_store_from_before_the_rollup_gets_one_on_migrating(cli: Invoke, isolated_store: Path,
+def test_a_store_from_before_the_rollup_gets_one_on_migrating(cli: Invoke, stored: Stored,
+                                                             isolated_store: Path,
                                                              tmp_path: Path) -> None:
-    assert cli("ingest", str(SAMPLE_JSONL)).exit_code == 0
+    stored(str(SAMPLE_JSONL))
     before = _cost(cli, "tag:env")
     with duckdb.connect(str(isolated_store)) as con:  # as tracecli left it before the roll-up
         con.execute("DROP TABLE cost_rollup")

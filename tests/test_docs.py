@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 import io
 import re
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import ROOT, SAMPLE_JSONL, Invoke
@@ -23,11 +25,24 @@ def test_quick_start_has_install_run_and_test_commands() -> None:
     assert "python -m pytest" in (ROOT / ".ci" / "run").read_text()
 
 
-def test_every_command_is_documented() -> None:
-    names = [c.name for c in app.registered_commands]
-    assert names
-    for name in names:
-        assert f"`tracecli {name}" in README, name
+# name → command, as typer names them (a command registered without a name takes its function's)
+COMMANDS = {c.name or c.callback.__name__.replace("_", "-"): c
+            for c in app.registered_commands if c.callback}
+
+
+def test_the_commands_are_found() -> None:
+    assert {"ingest", "traces", "show", "cost", "replay", "spans", "formats"} <= set(COMMANDS)
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_every_command_is_documented(cli: Invoke, name: str) -> None:
+    assert f"`tracecli {name}" in README, f"README.md never shows `tracecli {name} ...`"
+    doc = inspect.getdoc(COMMANDS[name].callback)
+    assert doc, f"`tracecli {name}` has no docstring"
+    first = " ".join(doc.splitlines()[0].split())
+    result = cli(name, "--help")
+    assert result.exit_code == 0, result.output
+    assert first in " ".join(result.stdout.split()), (first, result.stdout)  # however it wraps
 
 
 def test_readme_tree_is_the_real_output() -> None:

@@ -177,8 +177,8 @@ def test_otlp_logs_before_traces(cli: Invoke, stored: Stored) -> None:
         "exponentiate", "multiply", "exponentiate"]
 
 
-def test_genai_costs_are_computed_and_logged_costs_kept(cli: Invoke) -> None:
-    ingest(cli, "otlp/genai_traces.jsonl", "openinference/langchain_traces.jsonl")
+def test_genai_costs_are_computed_and_logged_costs_kept(cli: Invoke, stored: Stored) -> None:
+    fixture_store(stored, ".")  # OTLP GenAI and OpenInference side by side
     otlp = llm_nodes(show_json(cli, "4bf92f3577b34da6a3ce929d0e0e4736"))
     assert {n["cost_source"] for n in otlp} == {"computed"}  # GenAI spans carry no cost
     oi = llm_nodes(show_json(cli, "7ef92f3577b34da6a3ce929d0e0e4739"))

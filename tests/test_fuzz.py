@@ -21,7 +21,7 @@ from tracecli.cli.main import app
 from tracecli.ingest.formats.base import Reader
 from tracecli.ingest.formats.registry import READERS
 
-EXAMPLES = int(os.environ.get("TRACECLI_FUZZ_EXAMPLES", "12"))  # deeper: TRACECLI_FUZZ_EXAMPLES=200
+EXAMPLES = int(os.environ.get("TRACECLI_FUZZ_EXAMPLES", "6"))  # deeper: TRACECLI_FUZZ_EXAMPLES=200
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                        HealthCheck.data_too_large])

@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from tests.conftest import Invoke, sample_rows
+from tests.conftest import Invoke, StoreCache, Stored, sample_rows
 from tests.test_formats import walk
 from tracecli.ingest.redact import redact_text
 
@@ -105,9 +105,8 @@ def _all_outputs(cli: Invoke) -> str:
 
 
 @pytest.fixture
-def leaky_store(cli: Invoke, isolated_store: Path, tmp_path: Path) -> Path:
-    result = cli("ingest", str(_write(tmp_path / "leaky.jsonl", leaky_rows())))
-    assert result.exit_code == 0, result.output
+def leaky_store(store_cache: StoreCache, stored: Stored, isolated_store: Path) -> Path:
+    stored(str(store_cache.file("leaky.jsonl", leaky_rows())))
     return isolated_store
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Invoke, sample_rows
+from tests.conftest import Invoke, StoreCache, Stored, sample_rows
 
 OSC_CLIPBOARD = "\x1b]52;c;ZWNobyBwd25lZA==\x07"
 CLEAR = "\x1b[2J\x1b[H"
@@ -37,11 +37,8 @@ def hostile_rows() -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def hostile_store(cli: Invoke, tmp_path: Path) -> None:
-    path = tmp_path / "hostile.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in hostile_rows()))
-    result = cli("ingest", str(path))
-    assert result.exit_code == 0, result.output
+def hostile_store(store_cache: StoreCache, stored: Stored) -> None:
+    stored(str(store_cache.file("hostile.jsonl", hostile_rows())))
 
 
 TERMINAL_VIEWS = [

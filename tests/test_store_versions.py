@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import REFERENCE_TRACE, SAMPLE_JSONL, Invoke, sample_rows
+from tests.conftest import REFERENCE_TRACE, SAMPLE_JSONL, Invoke, Stored, sample_rows
 from tracecli.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 
@@ -59,9 +59,9 @@ def test_store_without_schema_table_is_set_up(cli: Invoke, isolated_store: Path)
 
 
 @pytest.mark.parametrize("command", [["traces"], ["ingest", str(SAMPLE_JSONL)], ["cost"]])
-def test_newer_store_is_refused_and_left_alone(cli: Invoke, isolated_store: Path,
+def test_newer_store_is_refused_and_left_alone(cli: Invoke, stored: Stored, isolated_store: Path,
                                                command: list[str]) -> None:
-    assert cli("ingest", str(SAMPLE_JSONL)).exit_code == 0
+    stored(str(SAMPLE_JSONL))
     with duckdb.connect(str(isolated_store)) as con:
         con.execute("INSERT INTO schema_migrations (version, name) VALUES (?, 'from the future')",
                     [SCHEMA_VERSION + 1])
@@ -85,10 +85,10 @@ def test_a_file_that_is_not_a_store_is_a_clean_error(cli: Invoke, isolated_store
 
 
 def test_a_store_from_before_tool_call_times_and_trace_keys_still_shows_its_traces(
-        cli: Invoke, isolated_store: Path) -> None:
+        cli: Invoke, stored: Stored, isolated_store: Path) -> None:
     """Migrations 005-008 fill what they add from the rows already stored (and drop the stored
     tool calls that `show` now derives)."""
-    assert cli("ingest", str(SAMPLE_JSONL)).exit_code == 0
+    stored(str(SAMPLE_JSONL))
     shown = cli("show", REFERENCE_TRACE).stdout
     with duckdb.connect(str(isolated_store)) as con:  # as tracecli left it at schema version 4
         con.execute("CREATE TABLE tool_calls (trace_id VARCHAR NOT NULL, llm_span_id VARCHAR, "

@@ -37,6 +37,17 @@ class NotFound(TraceCliError):
         super().__init__(message, ExitCode.NOT_FOUND)
 
 
+INTERRUPTED = 130  # the shell's code for a process stopped by Ctrl-C (128 + SIGINT)
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, with what it left behind when that is not "nothing" (`note`)."""
+
+    def __init__(self, note: str = "") -> None:
+        super().__init__(note)
+        self.note = note
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (engine errors run to many), or its type."""
     text = str(exc).strip()

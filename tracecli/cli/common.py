@@ -4,16 +4,20 @@ store for reads."""
 from __future__ import annotations
 
 import functools
+import inspect
+import math
 import os
+import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar, get_type_hints
 
 import typer
 
 from tracecli.environment import Environment
-from tracecli.errors import ExitCode, TraceCliError, first_line
+from tracecli.errors import INTERRUPTED, ExitCode, TraceCliError, first_line
 from tracecli.render import console
 from tracecli.render.output import OutputFormat
 
@@ -81,10 +85,35 @@ def busy_wait(env: Environment) -> float:
     if raw is None or not raw.strip():
         return BUSY_WAIT_SECONDS
     try:
-        return max(0.0, float(raw))
+        seconds = float(raw)
     except ValueError:
+        seconds = math.nan
+    if math.isnan(seconds):
         raise TraceCliError(f"TRACECLI_BUSY_WAIT={raw!r}: expected a number of seconds",
-                            ExitCode.USAGE) from None
+                            ExitCode.USAGE)
+    return max(0.0, seconds)
+
+
+# Far more rows than any store holds, and still a BIGINT once listings add one to it.
+MAX_LIMIT = 10**18
+
+
+def check_limit(limit: int, option: str = "--limit") -> int:
+    """A row limit: 0 (all) up to MAX_LIMIT."""
+    if limit < 0:
+        raise TraceCliError(f"{option} must be 0 (all) or more", ExitCode.USAGE)
+    if limit > MAX_LIMIT:
+        raise TraceCliError(f"{option} {limit}: too large (at most {MAX_LIMIT:,}; 0 = all)",
+                            ExitCode.USAGE)
+    return limit
+
+
+def check_number(value: float, option: str, *, least: float = 0.0) -> float:
+    """A finite number, at least `least`: nan, inf and smaller values are usage errors."""
+    if not math.isfinite(value) or value < least:
+        raise TraceCliError(f"{option} {value:g}: expected a finite number, at least {least:g}",
+                            ExitCode.USAGE)
+    return value
 
 
 def guarded(func: F) -> F:
@@ -103,20 +132,50 @@ def guarded(func: F) -> F:
             if env.debug:
                 traceback.print_exc(file=env.stderr)
             fail(env, exc.message, exc.code)
-        except KeyboardInterrupt:
-            console.err(env).print("tracecli: interrupted", markup=False)
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as exc:
+            _interrupted(env, getattr(exc, "note", ""))
         except BrokenPipeError:
             _silence_broken_pipe(env)
             raise typer.Exit(0) from None
-        except Exception as exc:  # a bug: still one line, and a way to see more
+        except Exception as exc:
             if env.debug:
                 traceback.print_exc(file=env.stderr)
+            if _engine_interrupted(exc):  # Ctrl-C, as DuckDB reports it mid-statement
+                _interrupted(env, "")
+            problem = _store_problem(exc, kwargs)
+            if problem is not None:
+                fail(env, problem.message, problem.code)
+            # a bug: still one line, and a way to see more
             fail(env, f"internal error: {type(exc).__name__}: {first_line(exc)} "
                  "(run with --debug for a traceback)")
         return None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _interrupted(env: Environment, note: str) -> NoReturn:
+    console.err(env).print(f"tracecli: interrupted ({note})" if note else "tracecli: interrupted",
+                           markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(INTERRUPTED)
+
+
+def _engine_interrupted(exc: Exception) -> bool:
+    if "duckdb" not in sys.modules:  # no engine loaded: not one of its errors
+        return False
+    from tracecli.store.connection import is_interrupt
+
+    return is_interrupt(exc)
+
+
+def _store_problem(exc: Exception, kwargs: dict[str, Any]) -> TraceCliError | None:
+    """An engine error that is the store file's (full disk, damage), phrased as such. The store
+    is the command's --db (none with --from: that one lives in memory)."""
+    if "duckdb" not in sys.modules or "db" not in kwargs:
+        return None
+    from tracecli.store.connection import MEMORY, db_path, store_problem
+
+    path = MEMORY if kwargs.get("from_") else db_path(kwargs["db"])
+    return store_problem(exc, path)
 
 
 def _silence_broken_pipe(env: Environment) -> None:
@@ -128,16 +187,47 @@ def _silence_broken_pipe(env: Environment) -> None:
         pass
 
 
-def build_filters(since: str | None, until: str | None, models: list[str] | None,
-                  tags: list[str] | None, **extra: Any) -> Filters:
-    """The shared filter options, parsed; `extra` passes command-specific fields through."""
-    from tracecli.read.filters import Filters, parse_tags, parse_when
+@dataclass(frozen=True)
+class FilterArgs:
+    """The shared filter options as typed; `parse` checks them, with a command's own fields."""
 
-    return Filters(
-        since=parse_when(since, "--since") if since else None,
-        until=parse_when(until, "--until") if until else None,
-        models=models or [], tags=parse_tags(tags), **extra,
-    )
+    since: str | None = None
+    until: str | None = None
+    models: list[str] | None = None
+    tags: list[str] | None = None
+
+    def parse(self, **extra: Any) -> Filters:
+        from tracecli.read.filters import Filters, parse_tags, parse_when
+
+        return Filters(
+            since=parse_when(self.since, "--since") if self.since else None,
+            until=parse_when(self.until, "--until") if self.until else None,
+            models=self.models or [], tags=parse_tags(self.tags), **extra,
+        )
+
+
+_FILTER_OPTIONS = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=kind)
+                   for name, kind in (("since", SinceOption), ("until", UntilOption),
+                                      ("model", ModelOption), ("tag", TagOption))]
+
+
+def filtered(func: F) -> F:
+    """Declare --since/--until/--model/--tag once for every command that filters (Typer reads
+    options from a signature): the command takes one `filters: FilterArgs` argument instead."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, since: str | None = None, until: str | None = None,
+                model: list[str] | None = None, tag: list[str] | None = None, **kwargs: Any) -> Any:
+        return func(*args, filters=FilterArgs(since, until, model, tag), **kwargs)
+
+    hints = get_type_hints(func, include_extras=True)  # a signature given is not evaluated again
+    own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=hints[p.name])
+           for p in inspect.signature(func).parameters.values() if p.name != "filters"]
+    cut = next((i for i, p in enumerate(own) if p.name == "fmt"), len(own))  # --format stays last
+    params = own[:cut] + _FILTER_OPTIONS + own[cut:]
+    wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    return wrapper  # type: ignore[return-value]
 
 
 @contextmanager

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
-from typing import Annotated
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tracecli.cli.common import DbOption, busy_wait, environment, guarded
+from tracecli.errors import TraceCliError
 from tracecli.render import console
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 
 @guarded
@@ -32,7 +38,7 @@ def ingest(
                                             "in the stored logs (masked by default).")] = False,
 ) -> None:
     """Add log records to the store, all or nothing. Re-ingesting the same records adds nothing."""
-    from tracecli.errors import ExitCode, TraceCliError
+    from tracecli.errors import ExitCode
     from tracecli.ingest.formats.base import ReadOptions
     from tracecli.ingest.pipeline import ingest as run_ingest
     from tracecli.render.ingest import progress_reporter, skipped_report, summary
@@ -46,15 +52,49 @@ def ingest(
     env = environment(ctx)
     con = open_store(db, wait=busy_wait(env))
     try:
-        with (open(rejects, "wb") if rejects else nullcontext()) as rejected, \
+        with _rejects_file(rejects) as rejected, \
                 progress_reporter(console.err(env), enabled=not quiet and env.stderr_isatty) as progress:
             result = run_ingest(con, paths, format_name=format_name, options=options,
                                 progress=progress, skip_bad=skip_bad, rejects=rejected)
-    except OSError as exc:
-        raise TraceCliError(f"--rejects {rejects}: {exc.strerror or exc}") from exc
+    except OSError as exc:  # the temporary files of an ingest: inputs and rejects say their own
+        raise TraceCliError(f"cannot ingest: {exc.strerror or exc}") from exc
     finally:
         con.close()
     if not quiet:
         console.err(env).print(summary(result), markup=False, highlight=False)
     if result.skipped or result.skipped_files:
         console.err(env).print(skipped_report(result, rejects), markup=False, highlight=False)
+
+
+class _Rejects(io.BufferedWriter):
+    """--rejects FILE: a failure to write it (a full disk) names the option, and only it."""
+
+    def write(self, data: ReadableBuffer) -> int:
+        try:
+            return super().write(data)
+        except OSError as exc:
+            raise _blame_rejects(self.name, exc) from exc
+
+    def flush(self) -> None:
+        try:
+            super().flush()
+        except OSError as exc:
+            raise _blame_rejects(self.name, exc) from exc
+
+
+def _blame_rejects(path: object, exc: OSError) -> TraceCliError:
+    return TraceCliError(f"--rejects {path}: {exc.strerror or exc}")
+
+
+@contextmanager
+def _rejects_file(path: str | None) -> Iterator[_Rejects | None]:
+    """The rejects file, opened for writing (None without --rejects)."""
+    if not path:
+        yield None
+        return
+    try:
+        raw = io.FileIO(path, "wb")
+    except OSError as exc:
+        raise _blame_rejects(path, exc) from exc
+    with _Rejects(raw) as rejects:
+        yield rejects

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 from typing import Annotated
 
@@ -11,6 +12,7 @@ import typer
 from tracecli import __version__
 from tracecli.cli import cost, formats, ingest, replay, show, spans, traces
 from tracecli.environment import Environment
+from tracecli.errors import INTERRUPTED
 
 app = typer.Typer(
     name="tracecli",
@@ -52,4 +54,10 @@ app.command("formats")(formats.formats)
 
 
 def run() -> None:
-    app(prog_name="tracecli")
+    """The console script. Ctrl-C outside a command's own code (while imports load, as output
+    ends) is the same one line and exit code as inside it."""
+    try:
+        app(prog_name="tracecli")
+    except KeyboardInterrupt:
+        sys.stderr.write("tracecli: interrupted\n")
+        raise SystemExit(INTERRUPTED) from None

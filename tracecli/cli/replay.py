@@ -21,10 +21,10 @@ def replay(
     db: DbOption = None,
     from_: FromOption = None,
     speed: Annotated[float, typer.Option("--speed", help="Playback speed: 1 = as recorded, "
-                                         "10 = ten times faster, 0 = no waiting.", min=0)] = 1.0,
+                                         "10 = ten times faster, 0 = no waiting.")] = 1.0,
     step: Annotated[bool, typer.Option("--step", help="Wait for Enter between steps.")] = False,
     max_wait: Annotated[float, typer.Option("--max-wait", help="Longest pause between two steps, "
-                                            "in seconds.", min=0)] = 5.0,
+                                            "in seconds.")] = 5.0,
     endpoint: Annotated[str | None, typer.Option("--endpoint", metavar="URL", rich_help_panel="Re-execute",
                                                  help="Send each recorded chat request again to this "
                                                  "OpenAI-compatible base URL (e.g. http://localhost:8000/v1) "
@@ -33,17 +33,21 @@ def replay(
                                               help="With --endpoint: ask this model instead of the recorded one.")] = None,
     api_key_env: Annotated[str, typer.Option("--api-key-env", metavar="VAR", rich_help_panel="Re-execute",
                                              help="With --endpoint: environment variable holding the API key.")] = "OPENAI_API_KEY",
-    timeout: Annotated[float, typer.Option("--timeout", rich_help_panel="Re-execute", min=0.1,
-                                           help="With --endpoint: seconds to wait for each response.")] = 60.0,
+    timeout: Annotated[float, typer.Option("--timeout", rich_help_panel="Re-execute",
+                                           help="With --endpoint: seconds to wait for each response "
+                                           "(at least 0.1).")] = 60.0,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Play a recorded run back: what was sent, what came back, each tool call and its result.
     With --endpoint, re-execute its requests and compare."""
-    from tracecli.cli.common import environment, read_store
+    from tracecli.cli.common import check_number, environment, read_store
     from tracecli.read.replay import steps as replay_steps
     from tracecli.read.tree import build
     from tracecli.render import console
 
+    check_number(speed, "--speed")
+    check_number(max_wait, "--max-wait")
+    check_number(timeout, "--timeout", least=0.1)
     env = environment(ctx)
     with read_store(db, from_, env) as con:
         tree = build(con, trace_id)

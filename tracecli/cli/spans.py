@@ -6,41 +6,31 @@ from typing import Annotated
 
 import typer
 
-from tracecli.cli.common import (
-    DbOption,
-    FormatOption,
-    FromOption,
-    ModelOption,
-    SinceOption,
-    TagOption,
-    UntilOption,
-    guarded,
-)
+from tracecli.cli.common import DbOption, FilterArgs, FormatOption, FromOption, filtered, guarded
 from tracecli.render.output import OutputFormat
 
 
 @guarded
+@filtered
 def spans(
     ctx: typer.Context,
+    filters: FilterArgs,
     trace: Annotated[str | None, typer.Option("--trace", metavar="TRACE_ID", help="Only this trace (a unique prefix is enough).")] = None,
     db: DbOption = None,
     from_: FromOption = None,
-    since: SinceOption = None,
-    until: UntilOption = None,
-    model: ModelOption = None,
-    tag: TagOption = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many (0 = all).")] = 0,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """List spans. `--format jsonl` is the lossless export that `tracecli ingest` reads back."""
-    from tracecli.cli.common import build_filters, environment, read_store
+    from tracecli.cli.common import check_limit, environment, read_store
     from tracecli.read.listing import list_spans, resolve_trace_id
     from tracecli.render import columns
     from tracecli.render.output import emit
 
-    filters = build_filters(since, until, model, tag)
+    check_limit(limit)
+    wanted = filters.parse()
     env = environment(ctx)
     with read_store(db, from_, env) as con:
         trace_id = resolve_trace_id(con, trace) if trace else None
-        rows = list_spans(con, filters, trace_id, limit)
+        rows = list_spans(con, wanted, trace_id, limit)
     emit(rows, columns.SPANS, fmt, env=env)

@@ -6,28 +6,17 @@ from typing import Annotated
 
 import typer
 
-from tracecli.cli.common import (
-    DbOption,
-    FormatOption,
-    FromOption,
-    ModelOption,
-    SinceOption,
-    TagOption,
-    UntilOption,
-    guarded,
-)
+from tracecli.cli.common import DbOption, FilterArgs, FormatOption, FromOption, filtered, guarded
 from tracecli.render.output import OutputFormat
 
 
 @guarded
+@filtered
 def traces(
     ctx: typer.Context,
+    filters: FilterArgs,
     db: DbOption = None,
     from_: FromOption = None,
-    since: SinceOption = None,
-    until: UntilOption = None,
-    model: ModelOption = None,
-    tag: TagOption = None,
     status: Annotated[str | None, typer.Option("--status", metavar="ok|error", help="ok or error.",
                                                rich_help_panel="Filters")] = None,
     min_cost: Annotated[float | None, typer.Option("--min-cost", metavar="USD", help="Traces costing at least this many USD.",
@@ -38,7 +27,12 @@ def traces(
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """List traces, newest first, with their calls, tokens, cost and tags."""
-    from tracecli.cli.common import build_filters, environment, read_store
+    from tracecli.cli.common import (
+        check_limit,
+        check_number,
+        environment,
+        read_store,
+    )
     from tracecli.errors import ExitCode, TraceCliError
     from tracecli.read.listing import list_traces
     from tracecli.render import columns, console
@@ -46,12 +40,13 @@ def traces(
 
     if status not in (None, "ok", "error"):
         raise TraceCliError("--status must be ok or error", ExitCode.USAGE)
-    if limit < 0:
-        raise TraceCliError("--limit must be 0 (all) or more", ExitCode.USAGE)
-    filters = build_filters(since, until, model, tag, status=status, min_cost=min_cost, search=search)
+    check_limit(limit)
+    if min_cost is not None:
+        check_number(min_cost, "--min-cost")
+    wanted = filters.parse(status=status, min_cost=min_cost, search=search)
     env = environment(ctx)
     with read_store(db, from_, env) as con:
-        rows, total = list_traces(con, filters, limit)
+        rows, total = list_traces(con, wanted, limit)
     emit(rows, columns.TRACES, fmt, env=env)
     if len(rows) < total:
         console.err(env).print(f"showing {len(rows)} of {total} traces; use --limit 0 for all",

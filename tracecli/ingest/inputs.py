@@ -7,17 +7,18 @@ import gzip
 import json
 import os
 import shutil
+import stat
 import sys
 import tempfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 import duckdb
 
-from tracecli.errors import BadInput, first_line
+from tracecli.errors import BadInput, TraceCliError, first_line
 
 Container = Literal["jsonl", "json", "parquet"]
 DATA_SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet", ".jsonl.gz", ".ndjson.gz", ".json.gz")
@@ -42,23 +43,39 @@ class Source:
     size: int
 
 
-def expand(args: list[str], spool_dir: str) -> list[Source]:
-    """Files, directories (recursively) and globs, in a stable order; "-" spools stdin."""
+Unreadable = Callable[[str, BadInput], None]  # (label, why): --skip-bad sets the file aside
+
+
+def expand(args: list[str], spool_dir: str, unreadable: Unreadable | None = None) -> list[Source]:
+    """Files, directories (recursively) and globs, in a stable order; "-" spools stdin. A path
+    that exists is that path, even when its name holds glob characters. A file that exists but
+    cannot be read fails the ingest, or is handed to `unreadable` (--skip-bad)."""
     out: list[Source] = []
+
+    def add(path: str, label: str) -> None:
+        try:
+            out.append(_source(path, label, spool_dir))
+        except BadInput as exc:
+            if unreadable is None:
+                raise
+            unreadable(label, exc)
+
     for arg in args:
         if arg == "-":
             out.append(_spool_stdin(spool_dir))
             continue
-        matches = sorted(glob.glob(os.path.expanduser(arg), recursive=True)) if glob.has_magic(arg) else [arg]
+        expanded = os.path.expanduser(arg)
+        pattern = glob.has_magic(arg) and not os.path.lexists(expanded)
+        matches = sorted(glob.glob(expanded, recursive=True)) if pattern else [arg]
         if not matches:
             raise BadInput(f"{arg}: no file matches this pattern")
         for match in matches:
             path = Path(match).expanduser()
             if path.is_dir():
-                files = sorted(p for p in path.rglob("*") if p.is_file() and _is_data_file(p))
-                out.extend(_source(str(p), str(p)) for p in files)
-            elif path.is_file():
-                out.append(_source(str(path), match))
+                for p in sorted(p for p in path.rglob("*") if p.is_file() and _is_data_file(p)):
+                    add(str(p), str(p))
+            elif path.exists():
+                add(str(path), match)
             else:
                 raise BadInput(f"{match}: no such file or directory")
     return out
@@ -69,26 +86,50 @@ def _is_data_file(path: Path) -> bool:
 
 
 def _spool_stdin(spool_dir: str) -> Source:
-    """DuckDB reads files, and detection needs a second look, so stdin is copied to a temp file."""
+    """DuckDB reads files, and detection needs a second look, so stdin is copied to a temp file.
+    A spool that cannot be written (a full disk) stops the ingest before it begins."""
     stream: BinaryIO = sys.stdin.buffer
     head = stream.read(4)
     suffix = ".gz" if head[:2] == GZIP_MAGIC else (".parquet" if head == PARQUET_MAGIC else "")
-    fd, path = tempfile.mkstemp(prefix="stdin-", suffix=".jsonl" + suffix if suffix == ".gz" else suffix or ".jsonl", dir=spool_dir)
-    with os.fdopen(fd, "wb") as out:
-        out.write(head)
-        shutil.copyfileobj(stream, out, 1 << 20)
-    return _source(path, "<stdin>")
+    try:
+        fd, path = tempfile.mkstemp(prefix="stdin-", suffix=".jsonl" + suffix if suffix == ".gz" else suffix or ".jsonl", dir=spool_dir)
+        with os.fdopen(fd, "wb") as out:
+            out.write(head)
+            shutil.copyfileobj(stream, out, 1 << 20)
+    except OSError as exc:
+        raise TraceCliError(f"cannot spool stdin: {exc.strerror or exc}") from exc
+    return _source(path, "<stdin>", spool_dir)
 
 
-def _source(path: str, label: str) -> Source:
-    with open(path, "rb") as fh:
-        head = fh.read(4)
+def _source(path: str, label: str, spool_dir: str) -> Source:
+    """One input file, once it is known to be a file that can be read."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO or a device: opening it may block
+            raise BadInput(f"{label}: cannot read: not a regular file")
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+        size = os.path.getsize(path)
+    except OSError as exc:
+        raise BadInput(f"{label}: cannot read: {exc.strerror or exc}") from exc
     gzipped = head[:2] == GZIP_MAGIC
     if head == PARQUET_MAGIC:
         container: Container = "parquet"
     else:
         container = _json_container(path, gzipped, label)
-    return Source(path=path, label=label, container=container, gzipped=gzipped, size=os.path.getsize(path))
+    if glob.has_magic(path):
+        path = _plain_name(path, spool_dir)
+    return Source(path=path, label=label, container=container, gzipped=gzipped, size=size)
+
+
+def _plain_name(path: str, spool_dir: str) -> str:
+    """The file under a name without glob characters, which DuckDB would take for a pattern
+    (`log[1].jsonl` would read `log1.jsonl`): a link in the spool, a copy where links fail."""
+    alias = os.path.join(tempfile.mkdtemp(dir=spool_dir), "input")
+    try:
+        os.symlink(os.path.abspath(path), alias)
+    except OSError:  # Windows without the right to make links
+        shutil.copyfile(path, alias)
+    return alias
 
 
 def _open_text(path: str, gzipped: bool) -> BinaryIO:
@@ -275,9 +316,11 @@ def locate_bad_line(source: Source, columns: dict[str, str] | None = None) -> tu
     return None
 
 
-def locate_bad_element(source: Source, elements: bool = True) -> tuple[int, str] | None:
+def locate_bad_element(source: Source, elements: bool = True,
+                       columns: dict[str, str] | None = None) -> tuple[int, str] | None:
     """Error path only: where a single JSON document (not JSON Lines) stops being valid, as
-    (line, what); with `elements`, also its first element that is not an object, as (0, what)."""
+    (line, what); with `elements`, also its first element that is not an object (or, given the
+    reader's `columns`, that has none of them), as (0, what)."""
     try:
         with _open_text(source.path, source.gzipped) as fh:
             data = fh.read()
@@ -295,6 +338,8 @@ def locate_bad_element(source: Source, elements: bool = True) -> tuple[int, str]
         if not isinstance(item, dict):
             kind = "null" if item is None else type(item).__name__
             return 0, f"element {index}: expected a JSON object, got {kind}"
+        if columns is not None and all(item.get(c) is None for c in columns):
+            return 0, f"element {index}: {NO_FIELDS}"
     return None
 
 

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import copy
 import re
+import signal
 import tempfile
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
 import duckdb
 
-from tracecli.errors import BadInput, TraceCliError, first_line
+from tracecli.errors import BadInput, Interrupted, TraceCliError, first_line
 from tracecli.ingest import detached_content as content
 from tracecli.ingest import pricing, redact, salvage
 from tracecli.ingest.formats import registry
@@ -33,7 +35,7 @@ from tracecli.ingest.inputs import (
 from tracecli.sql.template import fill, ident, literal, merge, struct_literal
 from tracecli.store import rollup
 from tracecli.store import summaries as derive
-from tracecli.store.connection import configure
+from tracecli.store.connection import configure, is_interrupt, store_path, store_problem
 
 Progress = Callable[[Source, int, int], None]  # (file being read, bytes done, bytes in all)
 
@@ -64,8 +66,9 @@ class IngestResult:
         return self.bytes / 1e6 / self.seconds if self.seconds else 0.0
 
 
-def _relation_sql(source: Source, reader: Reader, columns: dict[str, str], reading: _Reading) -> str:
-    """The `src` relation: declared columns plus record number and file label (`$label`).
+def _relation_sql(source: Source, reader: Reader, stored: dict[str, str], reading: _Reading) -> str:
+    """The `src` relation: declared columns plus record number and file label (`$label`), of
+    the records that hold any of them (`_is_record`); `stored` is a Parquet file's own columns.
 
     DuckDB numbers JSON records only through a window over the whole file, which runs on one
     thread, slower than the rest of the ingest, and nothing to number them with afterwards (an UPDATE of the new rows makes DuckDB write them all again at commit).
@@ -73,23 +76,36 @@ def _relation_sql(source: Source, reader: Reader, columns: dict[str, str], readi
     parallel: their `_row` is NULL, whatever the file type, so that the same records read from
     JSONL or Parquet are the same spans. Parquet numbers its rows itself."""
     if source.container == "parquet":
-        return _cast_parquet(columns, numbered=not reader.row_per_record)
+        return _cast_parquet(_parquet_select(reader, stored), numbered=not reader.row_per_record,
+                             is_record=_is_record(_stored_fields(reader, stored), reading.skip_bad))
     return fill(_JSON_RELATION, scan=_scan_json(source, reader, reading.max_line),
                 row="NULL::BIGINT" if reader.row_per_record else "row_number() OVER ()",
-                is_record=_is_record(reader, reading.skip_bad))
+                is_record=_is_record(reader.columns, reading.skip_bad))
 
 
 _JSON_RELATION = """SELECT * FROM (SELECT *, {{row}} AS _row, $label::VARCHAR AS _file FROM {{scan}})
 WHERE {{is_record}}"""
 
 
-def _is_record(reader: Reader, skip_bad: bool) -> str:
-    """A JSON value with none of the reader's fields (a `null` line, `{}`) holds no record:
-    the ingest fails on it, naming its line (`_read_error`), or with --skip-bad drops it."""
-    present = " OR ".join(fill("{{column}} IS NOT NULL", column=ident(c)) for c in reader.columns)
+def _is_record(fields: Iterable[str], skip_bad: bool) -> str:
+    """A JSON value or Parquet row with none of the reader's fields (a `null` line, `{}`, a row
+    of nulls) holds no record: the ingest fails on it, naming where it is (`_read_error`), or
+    with --skip-bad drops it (counted by `_set_aside_empty`)."""
     if skip_bad:
-        return fill("({{present}})", present=present)
-    return fill("(({{present}}) OR error({{message}}))", present=present, message=literal(NO_FIELDS))
+        return _holds_any(fields)
+    return fill("({{present}} OR error({{message}}))", present=_holds_any(fields),
+                message=literal(NO_FIELDS))
+
+
+def _holds_any(fields: Iterable[str]) -> str:
+    """SQL: the record has a value in any of `fields` (a file with none of them: no record)."""
+    present = " OR ".join(fill("{{column}} IS NOT NULL", column=ident(c)) for c in fields)
+    return fill("({{present}})", present=present or "false")
+
+
+def _stored_fields(reader: Reader, stored: dict[str, str]) -> list[str]:
+    """The reader's fields a Parquet file has columns for."""
+    return [c for c in reader.columns if c in stored]
 
 
 # DuckDB's JSON reader allocates buffers of twice the largest object it allows, per thread: a
@@ -133,9 +149,8 @@ def _file_params(source: Source) -> dict[str, str]:
 def _mapped(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader,
             options: ReadOptions, reading: _Reading) -> str:
     """The file's records as span (or feedback) rows, named by their format, masked when asked."""
-    columns = _parquet_select(reader, _parquet_columns(con, source)) if (
-        source.container == "parquet") else {}
-    relation = _relation_sql(source, reader, columns, reading)
+    stored = _parquet_columns(con, source) if source.container == "parquet" else {}
+    relation = _relation_sql(source, reader, stored, reading)
     select = reader.select(options)
     if reader.stamped_format is None:
         mapped = fill(_MAPPED, relation=relation, select=select)
@@ -168,7 +183,7 @@ def _stage(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader, optio
             raise _LongLine from exc
         # a damaged Parquet file raises engine errors of many kinds
         if isinstance(exc, READ_ERRORS) or source.container == "parquet":
-            raise _read_error(source, exc, reader) from exc
+            raise _read_error(con, source, exc, reader) from exc
         raise
 
 
@@ -313,18 +328,59 @@ def _parquet_cast(name: str, ctype: str, stored: str | None) -> str:
 
 
 _PARQUET_RELATION = """SELECT {{columns}}, {{row}} AS _row, $label::VARCHAR AS _file
-FROM read_parquet($path, file_row_number = true)"""
+FROM read_parquet($path, file_row_number = true) WHERE {{is_record}}"""
 
 
-def _cast_parquet(exprs: dict[str, str], numbered: bool) -> str:
-    """Parquet records, numbered (when asked) by the reader itself, in parallel."""
+def _cast_parquet(exprs: dict[str, str], numbered: bool, is_record: str) -> str:
+    """Parquet records, numbered (when asked) by the reader itself, in parallel. `is_record`
+    tests the file's own columns, before the casts."""
     columns = ", ".join(fill("{{expr}} AS {{name}}", expr=expr, name=ident(name))
                         for name, expr in exprs.items())
-    return fill(_PARQUET_RELATION, columns=columns,
+    return fill(_PARQUET_RELATION, columns=columns, is_record=is_record,
                 row="file_row_number + 1" if numbered else "NULL::BIGINT")
 
 
-def _read_error(source: Source, exc: duckdb.Error, reader: Reader) -> TraceCliError:
+_EMPTY_ROWS = """SELECT count(*), list(file_row_number + 1 ORDER BY file_row_number)[1:{{shown}}]
+FROM read_parquet($path, file_row_number = true) WHERE NOT {{present}}"""
+
+
+def _empty_rows(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader) -> tuple[int, list[int]]:
+    """Error path and --skip-bad only: how many rows of a Parquet file hold none of the
+    reader's fields, and the first few (1-based)."""
+    present = _holds_any(_stored_fields(reader, _parquet_columns(con, source)))
+    row = con.execute(fill(_EMPTY_ROWS, present=present, shown=str(salvage.SHOWN)),
+                      {"path": source.path}).fetchone()
+    return (int(row[0]), [int(n) for n in row[1] or []]) if row else (0, [])
+
+
+_EMPTY_JSON = "SELECT count(*) FROM {{scan}} WHERE NOT {{present}}"
+
+
+def _holds_empty(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader) -> bool:
+    """--skip-bad only: whether a JSON file holds records with none of the reader's fields,
+    by one SQL pass (they are then looked for line by line)."""
+    sql = fill(_EMPTY_JSON, scan=_scan_json(source, reader, MAX_LINE), present=_holds_any(reader.columns))
+    try:
+        row = con.execute(sql, {"path": source.path}).fetchone()
+    except duckdb.Error:  # a line longer than the scan allows, say: the scan by line decides
+        return True
+    return bool(row and row[0])
+
+
+def _set_aside_empty(con: duckdb.DuckDBPyConnection, plan: list[tuple[Source, Reader]],
+                     skipped: salvage.Skipped, rejects: BinaryIO | None) -> None:
+    """--skip-bad: the records the ingest drops for holding none of their reader's fields
+    (`_is_record`), counted and named like any other bad record, before the ingest begins."""
+    for source, reader in plan:
+        if source.container == "parquet":
+            count, rows = _empty_rows(con, source, reader)
+            skipped.note_many([f"{source.label}: row {n}" for n in rows], NO_FIELDS, count)
+        elif _holds_empty(con, source, reader):
+            salvage.set_aside_empty(source, reader.columns, skipped, rejects)
+
+
+def _read_error(con: duckdb.DuckDBPyConnection, source: Source, exc: duckdb.Error,
+                reader: Reader) -> TraceCliError:
     """Error path only: where the file went wrong, computed here (DuckDB's own line numbers can
     be off by one)."""
     if isinstance(exc, duckdb.ConstraintException):  # a record without a key the store needs
@@ -336,8 +392,14 @@ def _read_error(source: Source, exc: duckdb.Error, reader: Reader) -> TraceCliEr
     if source.container == "jsonl":
         found = locate_bad_line(source, reader.columns)
     elif source.container == "json":
-        found = locate_bad_element(source)
+        found = locate_bad_element(source, columns=reader.columns)
     else:
+        rows: list[int] = []
+        if NO_FIELDS in str(exc):
+            with con.cursor() as fresh:  # outside the ingest's transaction, which failed
+                rows = _empty_rows(fresh, source, reader)[1]
+        if rows:
+            return BadInput(f"{source.label}: row {rows[0]}: {NO_FIELDS}")
         group = locate_bad_row_group(source)
         if group:
             return BadInput(f"{source.label}: row group {group[0]}: {group[1]}" if group[0]
@@ -367,16 +429,19 @@ def ingest(
     started = time.perf_counter()
     result = IngestResult()
     with tempfile.TemporaryDirectory(prefix="tracecli-") as spool:
-        sources = expand(inputs, spool)
-        skipped: salvage.Skipped | None = None
-        if skip_bad:
-            sources, skipped = salvage.clean(con, sources, spool, rejects)
+        skipped = salvage.Skipped() if skip_bad else None
+        sources = expand(inputs, spool, unreadable=skipped.skip_file if skipped else None)
+        if skipped is not None:
+            sources = salvage.clean(con, sources, spool, rejects, skipped)
         blank = [s for s in sources if is_blank(s)]  # no records: nothing to detect or read
         result.files += len(blank)
         plan = _plan([s for s in sources if s not in blank], format_name, skipped)
         if skipped is not None:
+            _set_aside_empty(con, plan, skipped, rejects)
             result.skipped, result.skipped_files = skipped.records, skipped.files
             result.problems = skipped.problems
+        if rejects is not None:
+            rejects.flush()  # a rejects file that cannot be written stops the ingest before it begins
         registry.install_macros(con)
         if options.redact:
             redact.install(con)
@@ -395,7 +460,7 @@ def ingest(
                 raise
             result = before
             ingest_id = _run(con, plan, sources, options, progress, result, reading)
-        settle(con, ingest_id)
+        _settle_stored(con, ingest_id)
     result.duplicates = result.records - result.spans_added - result.feedback_added
     result.seconds = time.perf_counter() - started
     return result
@@ -419,7 +484,10 @@ def _plan(sources: list[Source], format_name: str | None,
 def _run(con: duckdb.DuckDBPyConnection, plan: list[tuple[Source, Reader]], sources: list[Source],
          options: ReadOptions, progress: Progress | None, result: IngestResult,
          reading: _Reading) -> int:
-    """The whole ingest, in one transaction; returns its id."""
+    """The whole ingest, in one transaction; returns its id. However it fails (a bad record,
+    Ctrl-C, a full disk), it leaves the store as it was and says so."""
+    path = store_path(con)
+    held: list[int] = []
     con.execute("BEGIN TRANSACTION")
     try:
         ingest_id = _next_ingest_id(con)
@@ -441,12 +509,73 @@ def _run(con: duckdb.DuckDBPyConnection, plan: list[tuple[Source, Reader]], sour
         derive.refresh(con, ingest_id)
         _record_ingest(con, ingest_id, [s.label for s in sources], result)
         _count_added(con, ingest_id, result)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        configure(con)
+        with _interrupts_held(held):  # the COMMIT's outcome is then known: all of it, or none
+            con.execute("COMMIT")
+    except BaseException as exc:
+        _roll_back(con)
+        problem = _store_failure(exc, path)
+        if problem is not None:
+            raise problem from exc
         raise
+    if held:
+        raise Interrupted(STORED_FIRST)
     return ingest_id
+
+
+STORED_FIRST = "after the ingest was stored"
+
+
+def _roll_back(con: duckdb.DuckDBPyConnection) -> None:
+    """Undo the ingest's transaction without hiding why it failed."""
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.TransactionException:
+        pass  # a COMMIT that failed rolled back already
+    except duckdb.Error:
+        return  # the connection is lost: what it had not committed is gone with it
+    try:
+        configure(con)  # the session settings and macros, as before the transaction
+    except duckdb.Error:
+        pass
+
+
+def _store_failure(exc: BaseException, path: str | None) -> TraceCliError | None:
+    """A failure of the store file (a full disk, a damaged block) as such, never blamed on the
+    input being read when it struck (`_stage` names the file it was reading)."""
+    engine = exc.__cause__ if isinstance(exc, BadInput) else exc
+    return store_problem(engine, path, "nothing was added") if engine is not None else None
+
+
+@contextmanager
+def _interrupts_held(held: list[int]) -> Iterator[None]:
+    """Ctrl-C waits for the statement inside and is noted in `held`, so that a COMMIT either
+    lands or not and tracecli knows which. Only where Python's own handler is in place (a
+    process's main thread)."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: held.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _settle_stored(con: duckdb.DuckDBPyConnection, ingest_id: int) -> None:
+    """`settle` an ingest already committed: whatever stops it, the ingest is in the store, and
+    the message says so."""
+    path = store_path(con)
+    try:
+        settle(con, ingest_id)
+    except BaseException as exc:
+        if is_interrupt(exc):
+            raise Interrupted(STORED_FIRST) from exc
+        problem = store_problem(exc, path, "the ingest was stored all the same (its write-ahead "
+                                "log holds it until the file can take it)")
+        if problem is not None:
+            raise problem from exc
+        raise
 
 
 def settle(con: duckdb.DuckDBPyConnection, ingest_id: int) -> None:

@@ -18,45 +18,84 @@ from tracecli.sql.template import fill, literal
 MASK = "…REDACTED…"
 SHORT_MASK = "[REDACTED]"
 
-# Header (or body) fields whose whole value is a credential, matched as JSON keys, any case.
-SECRET_FIELDS = (
-    "authorization", "proxy-authorization", "x-api-key", "api-key", "api_key", "apikey",
-    "x-portkey-api-key", "x-portkey-virtual-key", "x-goog-api-key", "cookie", "set-cookie",
-    "aws_secret_access_key", "x-amz-security-token",
-)
-_NAMES = "|".join(re.escape(n) for n in SECRET_FIELDS)
-_FIELD = rf'("(?i:{_NAMES})"\s*:\s*")'  # up to the opening quote of the value
-_PLAIN = r'[^"\\…]'  # a value character that is not an escape, a quote, or a mask already
-# the same field inside a JSON string holding JSON (tool call arguments): quotes escaped
-_ESCAPED_FIELD = rf'(\\"(?i:{_NAMES})\\"\s*:\s*\\")'
 
-# (pattern, replacement), applied in order. RE2 and Python `re` read them alike.
+def _any_case(pattern: str) -> str:
+    """`pattern` with each letter as both cases (`[aA]`): RE2's `(?i)` folds some non-ASCII
+    letters (the Kelvin sign) that Python's does not, and the two must read every rule alike."""
+    return re.sub(r"[a-z]", lambda m: f"[{m[0]}{m[0].upper()}]", pattern)
+
+
+# Words that make a field name a credential's when the name ENDS in one, any case: `x-api-key`,
+# `OPENAI_API_KEY`, `client_secret`, `aws_secret_access_key`, `db_password`, `set-cookie`. Ending
+# in the word, not just containing it, keeps `user_api_key_alias` or `password_policy` readable.
+_WORDS = _any_case(r"api[-_]?key|secret|secret[-_]?key|access[-_]?key|private[-_]?key"
+                   r"|passw(?:or)?d|passphrase|cookie|credentials?|virtual[-_]?key")
+_AUTHORIZATION, _TOKEN, _BEARER = (_any_case(w) for w in ("authorization", "token", "bearer"))
+_SCHEMES = _any_case("(?:basic|bearer|digest|token|apikey|key|negotiate|ntlm|oauth)")
+# A JSON key (or HAR header name) naming a credential. `token` counts with something before it
+# (`access_token`, `x-auth-token`): a bare `"token"` is a logprobs entry, and `tokens`,
+# `token_count`, `tokenizer`, `max_tokens` do not end in `token`.
+_KEY = rf"[A-Za-z0-9_.\-]*(?:{_AUTHORIZATION}|{_WORDS})|[A-Za-z0-9_.\-]+{_TOKEN}"
+_WS = r"[ \t\r\n]"  # spelled out: RE2's \s and Python's differ
+_SP = r"[ \t]"
+
+
+def _field(q: str) -> str:
+    """A credential field up to its value's opening quote: `"api_key": "` or a HAR pair
+    `"name": "Authorization", "value": "` (also `key`/`value`), its quotes written `q`."""
+    name, value = _any_case("(?:name|key)"), _any_case("value")
+    return (rf"{q}(?:{name}{q}{_WS}*:{_WS}*{q})?(?:{_KEY}){q}{_WS}*"
+            rf"(?:,{_WS}*{q}{value}{q}{_WS}*)?:{_WS}*{q}")
+
+
+_F0 = _field('"')  # a field of the JSON text itself
+_FN = _field(r'\\+"')  # of JSON in a JSON string, escaped once or more (tool call arguments)
+_P = r'[^"\\…]'  # a field value character that is not an escape, a quote, or a mask already
+_FIELD_BEARER = rf"(?:{_BEARER}{_WS}+)?"  # kept before a field's long value, as in free text
+# Free text (`password=…`, `token: …`, `'x-api-key': '…'`, env dumps, query strings) and the
+# header syntax `Authorization: Basic …`. A value `_V` stops at JSON punctuation, so that it
+# never runs past the end of the JSON string it is in.
+_FREE = (rf"(?:(?:{_WORDS}|{_TOKEN})'?{_SP}*[:=]"
+         rf"|{_AUTHORIZATION}'?{_SP}*[:=]{_SP}*(?:\\*[\"'])?{_SCHEMES}{_SP})"
+         rf"{_SP}*(?:\\*[\"'])?")
+_V = r"[^ \t\r\n\f\v\"'\\&,;:{}\[\]…]"
+_V_END = r"([ \t\r\n\f\v\"'\\&,;:{}\[\]]|$)"  # what ends a free-text value (a mask does not)
+_K = r"[A-Za-z0-9_\-]"  # sk- key characters
+_B = r"[A-Za-z0-9._~+/=\-]"  # bearer token characters
+
+# (pattern, replacement), applied in order. Each pattern is alternatives that share one
+# replacement (a group its alternative did not match is empty), so that a text is scanned three
+# times, not once per rule. RE2 and Python `re` read them alike: no lookaround, no backreferences.
 RULES: list[tuple[str, str]] = [
-    # OpenAI / Anthropic style keys: sk-…, sk-proj-…, sk-ant-api03-…
-    (r"\b(sk-[A-Za-z0-9_\-]{5})[A-Za-z0-9_\-]{11,}([A-Za-z0-9_\-]{4})", rf"\1{MASK}\2"),
-    # Bearer tokens, wherever they occur
-    (r"(?i)\b(bearer\s+[A-Za-z0-9._~+/=\-]{4})[A-Za-z0-9._~+/=\-]{8,}([A-Za-z0-9._~+/=\-]{4})",
-     rf"\1{MASK}\2"),
-    # AWS access key ids
-    (r"\b(AKIA|ASIA)[A-Z0-9]{12}([A-Z0-9]{4})\b", rf"\1{MASK}\2"),
-    # credential fields: long values keep their ends, short ones are masked whole,
-    # values with escapes in them are masked whole
-    (rf"{_FIELD}({_PLAIN}{{4}}){_PLAIN}{{8,}}({_PLAIN}{{4}})\"", rf'\1\2{MASK}\3"'),
-    (rf'{_FIELD}{_PLAIN}{{1,15}}"', rf'\1{SHORT_MASK}"'),
-    (rf'{_FIELD}(?:[^"\\]|\\.)*\\.(?:[^"\\]|\\.)*"', rf'\1{SHORT_MASK}"'),
-    (rf'{_ESCAPED_FIELD}({_PLAIN}{{4}}){_PLAIN}{{8,}}({_PLAIN}{{4}})\\"', rf'\1\2{MASK}\3\\"'),
-    (rf'{_ESCAPED_FIELD}{_PLAIN}{{1,15}}\\"', rf'\1{SHORT_MASK}\\"'),
+    # key-shaped values first, so that they keep their own ends wherever they are:
+    # sk-… / sk-proj-… / sk-ant-… keys (20+ characters after `sk-`), AWS access key ids
+    (rf"\b(sk-{_K}{{5}}){_K}{{11,}}({_K}{{4}})|\b(A[KS]IA)[A-Z0-9]{{12}}([A-Z0-9]{{4}})\b",
+     rf"\1\3{MASK}\2\4"),
+    # long values keep 4 characters at each end: Bearer tokens, credential fields (values
+    # without escapes) at any escape level, free-text credentials; 16+ characters each
+    (rf"(\b{_BEARER}{_WS}+{_B}{{4}}){_B}{{8,}}({_B}{{4}})"
+     rf"|({_F0}{_FIELD_BEARER}{_P}{{4}}){_P}{{8,}}({_P}{{4}}\")"
+     rf"|({_FN}{_FIELD_BEARER}{_P}{{4}}){_P}{{8,}}({_P}{{4}}\\+\")"
+     rf"|({_FREE}{_V}{{4}}){_V}{{8,}}({_V}{{4}})",
+     rf"\1\3\5\7{MASK}\2\4\6\8"),
+    # the rest is masked whole: short or escaped field values (up to the quote that ends them),
+    # short free-text values, short sk- keys and Bearer tokens that hold a digit (so that
+    # `sk-learn` and "the bearer of bad news" stay)
+    (rf'({_F0})(?:[^"\\…]|\\[^…])+(")'
+     rf'|({_FN})(?:[^"\\…]|\\+[^"\\…])+(\\+")'
+     rf"|({_FREE}){_V}{{1,15}}{_V_END}"
+     rf"|(\bsk-|\b{_BEARER}{_WS}+){_B}*[0-9]{_B}*([^A-Za-z0-9._~+/=\-…]|$)",
+     rf"\1\3\5\7{SHORT_MASK}\2\4\6\8"),
 ]
 
-# Cheap test that a text may hold a secret: a superset of every rule above. Only text that
-# passes it pays for the replacements.
-MAYBE_SECRET = (
-    r"(?i:authorization|api-key|api_key|apikey|virtual-key|cookie|bearer|secret_access"
-    r"|security-token)|sk-|AKIA|ASIA"
-)
+# Cheap test that a text may hold a secret: a superset of every rule above. `token` only where
+# a rule reads it, so that the `total_tokens` of every response does not send it through them.
+# Only text that passes it pays for the replacements.
+MAYBE_SECRET = (rf"{_AUTHORIZATION}|{_BEARER}|{_WORDS}|{_TOKEN}(?:\\*\"|'?{_SP}*[:=])"
+                r"|sk-|A[KS]IA")
 
-_COMPILED = [(re.compile(p), r) for p, r in RULES]
-_MAYBE = re.compile(MAYBE_SECRET)
+_COMPILED = [(re.compile(p, re.ASCII), r) for p, r in RULES]  # ASCII \b, as RE2 reads it
+_MAYBE = re.compile(MAYBE_SECRET, re.ASCII)
 
 
 def redact_text(text: str) -> str:
@@ -96,6 +135,7 @@ MACROS = [fill(sql, maybe=literal(MAYBE_SECRET), masked=_chain(arg)) for sql, ar
 
 
 def install(con: duckdb.DuckDBPyConnection) -> None:
+    """The masking macros `wrap` calls, on the connection that ingests."""
     for sql in MACROS:
         con.execute(sql)
 

@@ -3,6 +3,7 @@
 Each input gets one quick check by DuckDB. A file that passes is read as it is; only a file
 that fails is scanned line by line in Python, which copies the readable lines to a spool file,
 names the first few bad positions, and writes the rejected raw lines to `--rejects` if asked.
+A bad line is spooled as a blank one, so that later messages name the file's own line numbers.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -31,16 +33,24 @@ class Skipped:
     files: int = 0  # whole files that could not be read at all
     positions: list[str] = field(default_factory=list)  # "file:line: what", the first few
     noted: int = 0
+    documents: set[str] = field(default_factory=set)  # spooled JSON documents: a line per element
 
     def note(self, where: str, what: str) -> None:
         self.noted += 1
         if self.noted <= SHOWN:
             self.positions.append(f"{where}: {what}")
 
-    def skip_file(self, source: Source, exc: BadInput) -> None:
+    def note_many(self, wheres: list[str], what: str, count: int) -> None:
+        """`count` records set aside for one reason, the first few of them named (`wheres`)."""
+        for where in wheres:
+            self.note(where, what)
+        self.noted += count - len(wheres)
+        self.records += count
+
+    def skip_file(self, label: str, exc: BadInput) -> None:
         """A file set aside whole, and why (its message names it already)."""
         self.files += 1
-        self.note(source.label, f"file skipped: {exc.message.removeprefix(source.label + ': ')}")
+        self.note(label, f"file skipped: {exc.message.removeprefix(label + ': ')}")
 
     @property
     def problems(self) -> list[str]:
@@ -50,9 +60,8 @@ class Skipped:
 
 
 def clean(con: duckdb.DuckDBPyConnection, found: list[Source], spool: str,
-          rejects: BinaryIO | None) -> tuple[list[Source], Skipped]:
-    """The inputs with their bad parts set aside, and what was set aside."""
-    skipped = Skipped()
+          rejects: BinaryIO | None, skipped: Skipped) -> list[Source]:
+    """The inputs with their bad parts set aside, noted in `skipped`."""
     kept: list[Source] = []
     for source in found:
         try:
@@ -63,10 +72,10 @@ def clean(con: duckdb.DuckDBPyConnection, found: list[Source], spool: str,
             else:
                 cleaned = _clean_lines(con, source, spool, skipped, rejects)
         except BadInput as exc:  # the file as a whole is unreadable: skip it, say why
-            skipped.skip_file(source, exc)
+            skipped.skip_file(source.label, exc)
             continue
         kept.append(cleaned)
-    return kept, skipped
+    return kept
 
 
 def detect(source: Source, skipped: Skipped) -> Reader | None:
@@ -74,8 +83,32 @@ def detect(source: Source, skipped: Skipped) -> Reader | None:
     try:
         return registry.detect(sources.peek_records(source), source.label)
     except BadInput as exc:
-        skipped.skip_file(source, exc)
+        skipped.skip_file(source.label, exc)
         return None
+
+
+def set_aside_empty(source: Source, columns: dict[str, str], skipped: Skipped,
+                    rejects: BinaryIO | None) -> None:
+    """Records with none of the reader's `columns`, which the ingest drops: counted, named, and
+    their raw text written to `rejects`. Only for a file that DuckDB found holds some."""
+    elements = source.container == "json" or source.path in skipped.documents
+    found = _empty_elements(source, columns) if source.container == "json" else (
+        (number, raw) for number, what, raw in sources.scan_lines(source, columns)
+        if what == sources.NO_FIELDS)
+    for number, raw in found:
+        skipped.records += 1
+        skipped.note(f"{source.label}: element {number}" if elements else f"{source.label}:{number}",
+                     sources.NO_FIELDS)
+        if rejects is not None:
+            rejects.write(raw if raw.endswith(b"\n") else raw + b"\n")
+
+
+def _empty_elements(source: Source, columns: dict[str, str]) -> Iterator[tuple[int, bytes]]:
+    """The (1-based) elements of a JSON document that hold none of `columns`, as JSON text."""
+    value = json.loads(b"".join(raw for _, raw in sources.read_lines(source)).lstrip(b"\xef\xbb\xbf"))
+    for index, item in enumerate(value if isinstance(value, list) else [value], start=1):
+        if isinstance(item, dict) and all(item.get(c) is None for c in columns):
+            yield index, json.dumps(item, ensure_ascii=False).encode()
 
 
 _NOT_OBJECTS = """SELECT count(*) FILTER (WHERE json IS NULL OR json_type(json) <> 'OBJECT')
@@ -114,8 +147,7 @@ def _clean_lines(con: duckdb.DuckDBPyConnection, source: Source, spool: str, ski
     out, path = _spool_file(spool, ".jsonl")
     with out:
         for number, raw in sources.read_lines(source):
-            if number not in bad:
-                out.write(raw if raw.endswith(b"\n") else raw + b"\n")
+            out.write(b"\n" if number in bad else raw if raw.endswith(b"\n") else raw + b"\n")
     return Source(path=path, label=source.label, container="jsonl", gzipped=False, size=source.size)
 
 
@@ -131,11 +163,13 @@ def _clean_document(con: duckdb.DuckDBPyConnection, source: Source, spool: str,
     value = json.loads(b"".join(raw for _, raw in sources.read_lines(source)).lstrip(b"\xef\xbb\xbf"))
     items = value if isinstance(value, list) else [value]
     out, path = _spool_file(spool, ".jsonl")
+    skipped.documents.add(path)
     with out:
         for index, item in enumerate(items, start=1):
             if isinstance(item, dict):
                 out.write(json.dumps(item, ensure_ascii=False).encode() + b"\n")
                 continue
+            out.write(b"\n")  # line N stays element N
             skipped.records += 1
             kind = "null" if item is None else type(item).__name__
             skipped.note(f"{source.label}: element {index}", f"expected a JSON object, got {kind}")

@@ -19,19 +19,22 @@ def parse_when(text: str, option: str, now: datetime | None = None) -> datetime:
     """A naive UTC datetime, as the store keeps them."""
     now = now or datetime.now(UTC)
     age = _AGE.match(text)
-    if age:
-        delta = timedelta(**{_UNITS[age.group(2).lower()]: float(age.group(1))})
-        return (now - delta).astimezone(UTC).replace(tzinfo=None)
     try:
+        if age:
+            delta = timedelta(**{_UNITS[age.group(2).lower()]: float(age.group(1))})
+            return (now - delta).astimezone(UTC).replace(tzinfo=None)
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
     except ValueError:
         raise TraceCliError(
             f"{option} {text!r}: expected an ISO date/time (2025-03-04, 2025-03-04T10:15) "
             "or an age (30m, 24h, 7d)",
             ExitCode.USAGE,
         ) from None
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:  # an age reaching back before year 1, or a date past 9999 in UTC
+        raise TraceCliError(f"{option} {text!r}: out of range (years 1 to 9999)",
+                            ExitCode.USAGE) from None
     return value
 
 

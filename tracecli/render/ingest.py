@@ -51,7 +51,7 @@ def skipped_report(r: IngestResult, rejects: str | None) -> str:
         parts.append(f"{r.skipped:,} bad record(s)")
     if r.skipped_files:
         parts.append(f"{r.skipped_files:,} unreadable file(s)")
-    lines = [f"skipped {' and '.join(parts)}" + (f"; their raw lines are in {rejects}" if rejects and r.skipped else "")
+    lines = [f"skipped {' and '.join(parts)}" + (f"; their raw lines are in {one_line(rejects)}" if rejects and r.skipped else "")
              + (":" if r.problems else "")]
     lines += [f"  {one_line(p, 300)}" for p in r.problems]
     return "\n".join(lines)

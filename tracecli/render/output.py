@@ -18,7 +18,7 @@ from rich.text import Text
 
 from tracecli.environment import Environment
 from tracecli.render import console
-from tracecli.render.text import one_line, safe
+from tracecli.render.text import one_line, safe, terminal_json
 
 Kind = Literal["text", "int", "cost", "ms", "time", "list", "map", "float"]
 
@@ -47,6 +47,8 @@ def jsonable(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, Decimal):
         return float(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON has no NaN or infinity (a store written before ingest dropped them)
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -62,6 +64,8 @@ def cell(value: Any, kind: Kind) -> str:
     """Human text for a table cell."""
     if value is None:
         return "" if kind not in ("cost",) else "—"
+    if kind in ("int", "float") and not math.isfinite(float(value)):
+        return "—"  # NaN or infinity, from a store written before ingest made them unknown
     if kind == "int":
         return f"{int(value):,}"
     if kind == "float":
@@ -80,7 +84,10 @@ def cell(value: Any, kind: Kind) -> str:
 
 
 def format_cost(usd: float) -> str:
-    """Dollars with enough decimals to show the first three significant digits of small costs."""
+    """Dollars with enough decimals to show the first three significant digits of small costs;
+    "—" for NaN or infinity (a store written before ingest made them unknown)."""
+    if not math.isfinite(usd):
+        return "—"
     if usd == 0:
         return "$0"
     if abs(usd) >= 1:
@@ -90,6 +97,8 @@ def format_cost(usd: float) -> str:
 
 
 def format_ms(ms: float) -> str:
+    if not math.isfinite(ms):  # as format_cost
+        return "—"
     if ms >= 60_000:
         return f"{int(ms // 60_000)}m{(ms % 60_000) / 1000:04.1f}s"
     if ms >= 1000:
@@ -106,8 +115,10 @@ def _flat(value: Any) -> Any:
 
 
 def write_json(value: Any, env: Environment, *, indent: int | None = 2) -> None:
-    """One JSON document on stdout: --format json (indented), or one jsonl line."""
-    env.stdout.write(dumps(value, indent=indent) + "\n")
+    """One JSON document on stdout: --format json (indented), or one jsonl line. Piped it is
+    exact; on a terminal, characters that would drive it are written as JSON escapes."""
+    text = dumps(value, indent=indent)
+    env.stdout.write((terminal_json(text) if env.stdout_isatty else text) + "\n")
 
 
 def emit(rows: Sequence[dict[str, Any]], columns: Sequence[Column], fmt: OutputFormat,
@@ -142,7 +153,7 @@ def _markdown(rows: Sequence[dict[str, Any]], columns: Sequence[Column],
     def esc(text: str) -> str:
         return one_line(text).replace("|", "\\|")
 
-    lines = ["| " + " | ".join(c.header for c in columns) + " |",
+    lines = ["| " + " | ".join(esc(c.header) for c in columns) + " |",
              "| " + " | ".join("---:" if c.kind in ("int", "cost", "ms", "float") else "---"
                                for c in columns) + " |"]
     for row in [*rows, *([footer] if footer else [])]:
@@ -153,13 +164,15 @@ def _markdown(rows: Sequence[dict[str, Any]], columns: Sequence[Column],
 def _table(rows: Sequence[dict[str, Any]], columns: Sequence[Column],
            footer: dict[str, Any] | None) -> Table:
     """Columns keep their natural width (ids and times are never cut); only columns that
-    declare a width are cut, with an ellipsis."""
+    declare a width are cut, with an ellipsis. Headers can be user input (`--by tag:KEY`):
+    Text, so never markup."""
+    heads = [one_line(c.header) for c in columns]
     body = [[one_line(cell(row.get(c.key), c.kind)) for c in columns] for row in rows]
     feet = [one_line(cell(footer.get(c.key), c.kind)) for c in columns] if footer else []
     table = Table(show_footer=footer is not None, header_style="bold", box=None, pad_edge=False)
     for i, c in enumerate(columns):
-        natural = max([len(c.header), *(len(r[i]) for r in body), *(len(f) for f in feet[i:i + 1])])
-        table.add_column(c.header, justify="right" if c.kind in ("int", "cost", "ms", "float") else "left",
+        natural = max([len(heads[i]), *(len(r[i]) for r in body), *(len(f) for f in feet[i:i + 1])])
+        table.add_column(Text(heads[i]), justify="right" if c.kind in ("int", "cost", "ms", "float") else "left",
                          footer=Text(feet[i], style="bold") if footer else "",
                          overflow="ellipsis", no_wrap=True,
                          min_width=min(natural, 8) if c.width else natural,

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.text import Text
 
 from tracecli.read.replay import Step
-from tracecli.render.text import safe
+from tracecli.render.text import one_line, safe
 
 _STYLE = {"send": "bold cyan", "receive": "bold magenta", "tool": "bold yellow",
           "error": "bold red", "answer": "bold green"}
@@ -17,10 +17,10 @@ _STYLE = {"send": "bold cyan", "receive": "bold magenta", "tool": "bold yellow",
 
 def step_text(step: Step) -> Text:
     t = Text(f"+{step.at_ms / 1000:7.2f}s ", style="dim")
-    t.append(safe(step.title), style=_STYLE.get(step.kind, "bold"))
+    t.append(one_line(step.title), style=_STYLE.get(step.kind, "bold"))
     for label, body in step.lines:
         t.append("\n    ")
-        t.append(f"{safe(label)}: ", style="bold")
+        t.append(f"{one_line(label)}: ", style="bold")
         t.append(safe(body).replace("\n", "\n      "))
     return t
 

@@ -1,4 +1,5 @@
-"""`tracecli show` as a Rich tree: every piece of log content goes in as Text, never markup."""
+"""`tracecli show` as a Rich tree: every piece of log content goes in as Text, never markup;
+fields that are one line (ids, names, models, tags) are folded onto one, so none forges a line."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def render(tree: TraceTree, *, full: bool = False) -> Tree:
 def _root_label(s: dict[str, Any]) -> Text:
     t = Text()
     t.append("trace ", style="bold")
-    t.append(safe(s.get("trace_id")), style="bold cyan")
+    t.append(one_line(s.get("trace_id")), style="bold cyan")
     parts = [cell(s.get("start_time"), "time") + " UTC" if s.get("start_time") else None,
              format_ms(s["duration_ms"]) if s.get("duration_ms") is not None else None,
              _plural(s.get("llm_calls"), "LLM call"),
@@ -47,7 +48,7 @@ def _root_label(s: dict[str, Any]) -> Text:
     t.append(status, style="green" if status == "ok" else "bold red")
     tags = s.get("tags") or {}
     if tags:
-        t.append(" · " + " ".join(f"{safe(k)}={safe(v)}" for k, v in tags.items()), style="dim")
+        t.append(" · " + " ".join(f"{one_line(k)}={one_line(v)}" for k, v in tags.items()), style="dim")
     return t
 
 
@@ -91,7 +92,7 @@ def _span_label(node: SpanNode) -> Text:
         t.append(f"#{node.call_number} ", style="bold")
     if node.is_call:
         t.append("embeddings " if node.kind == "embedding" else "chat ", style="bold")
-        t.append(safe(s.get("model") or "?"), style="magenta")
+        t.append(one_line(s.get("model") or "?"), style="magenta")
         name = s.get("name")
         if name and not _default_call_name(name):
             t.append(f" ({one_line(name, 40)})", style="dim")
@@ -103,7 +104,7 @@ def _span_label(node: SpanNode) -> Text:
     if s.get("cache_status") and s.get("cache_status") not in ("DISABLED",):
         hit = "HIT" in s["cache_status"] and "MISS" not in s["cache_status"]
         t.append(" · cache ")
-        t.append(safe(s["cache_status"]), style="bold green" if hit else "dim")
+        t.append(one_line(s["cache_status"]), style="bold green" if hit else "dim")
     if s.get("retries"):
         t.append(" · ")
         t.append(_count(s["retries"], "retry", "retries"), style="yellow")
@@ -157,9 +158,9 @@ def _add_tool_call(branch: Tree, call: ToolCall, full: bool) -> None:
 
 def _message_label(message: dict[str, Any]) -> Text:
     role = str(message.get("role") or message.get("type") or "message")
-    t = Text(f"{safe(role)}: ", style="bold")
+    t = Text(f"{one_line(role)}: ", style="bold")
     if role == "tool":
-        t.append(f"[{safe(message.get('tool_call_id'))}] ", style="dim")
+        t.append(f"[{one_line(message.get('tool_call_id'))}] ", style="dim")
     text = message_text(message)
     t.append(safe(text if text is not None else "(tool calls)"))
     return t

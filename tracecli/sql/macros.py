@@ -26,20 +26,42 @@ MACROS = [
     """CREATE OR REPLACE TEMP MACRO tc_json(x) AS
        CASE WHEN starts_with(ltrim(left(CAST(x AS VARCHAR), 64)), '"') AND json_valid(x->>'$')
             THEN (x->>'$')::JSON ELSE x END""",
-    # Numbers that may arrive as strings ("0.01", "12") or junk: NULL rather than an error.
-    "CREATE OR REPLACE TEMP MACRO tc_num(x) AS TRY_CAST(trim(CAST(x AS VARCHAR), '\" ') AS DOUBLE)",
+    # Numbers that may arrive as strings ("0.01", "12") or junk: NULL rather than an error. NaN
+    # and infinities (`NaN`, `Infinity`, `1e400`) are unknown too: nothing downstream can
+    # sum, compare or print them.
+    """CREATE OR REPLACE TEMP MACRO tc_num(x) AS
+       CASE WHEN isfinite(TRY_CAST(trim(CAST(x AS VARCHAR), '\" ') AS DOUBLE))
+            THEN TRY_CAST(trim(CAST(x AS VARCHAR), '\" ') AS DOUBLE) END""",
+    # Integers for BIGINT columns (tokens), and for INTEGER ones (http_status, retries): a value
+    # out of the column's range is unknown, where the store's implicit cast would fail the file.
     "CREATE OR REPLACE TEMP MACRO tc_int(x) AS TRY_CAST(round(tc_num(x)) AS BIGINT)",
+    "CREATE OR REPLACE TEMP MACRO tc_int32(x) AS TRY_CAST(tc_int(x) AS INTEGER)",
+    # Token counts: one call's past a trillion is no count, and the store's totals of a few such
+    # would overflow BIGINT (and fail the ingest).
+    """CREATE OR REPLACE TEMP MACRO tc_tokens(x) AS
+       CASE WHEN abs(tc_num(x)) < 1e12 THEN CAST(round(tc_num(x)) AS BIGINT) END""",
     # Booleans as true/false, 1/0, "true"/"True"/"1".
     """CREATE OR REPLACE TEMP MACRO tc_bool(x) AS
        CASE lower(trim(CAST(x AS VARCHAR), '\" ')) WHEN 'true' THEN true WHEN '1' THEN true
             WHEN 'false' THEN false WHEN '0' THEN false ELSE NULL END""",
-    # Timestamps as ISO strings, "YYYY-MM-DD hh:mm:ss.ffffff", or epoch seconds / millis / micros / nanos.
+    # Epoch seconds, millis, micros or nanos, told apart by magnitude, as microseconds.
+    """CREATE OR REPLACE TEMP MACRO tc_epoch_us(n) AS
+       CASE WHEN abs(n) >= 1e17 THEN n / 1000 WHEN abs(n) >= 1e14 THEN n
+            WHEN abs(n) >= 1e11 THEN n * 1000 ELSE n * 1000000 END""",
+    # Only times Python's datetime can hold (years 1 to 9999): DuckDB hands any other to Python
+    # as a string, which `show` prints as "0001-01-01 (BC)" and `replay` cannot subtract.
+    """CREATE OR REPLACE TEMP MACRO tc_datetime(t) AS
+       CASE WHEN t BETWEEN TIMESTAMP '0001-01-01' AND TIMESTAMP '9999-12-31 23:59:59.999999'
+            THEN t END""",
+    # Timestamps as ISO strings, "YYYY-MM-DD hh:mm:ss.ffffff", or epoch numbers; absurd ones
+    # (year 0, 1e300 seconds) are unknown, and the record keeps its other fields. Epoch numbers
+    # are bounded before make_timestamp, which fails rather than returning NULL: from 0001-01-01
+    # up to (not including) 10000-01-01, in microseconds.
     """CREATE OR REPLACE TEMP MACRO tc_time(x) AS
-       CASE WHEN tc_num(x) IS NULL THEN TRY_CAST(TRY_CAST(trim(CAST(x AS VARCHAR), '\" ') AS TIMESTAMPTZ) AS TIMESTAMP)
-            WHEN abs(tc_num(x)) >= 1e17 THEN TRY_CAST(make_timestamp(CAST(tc_num(x) / 1000 AS BIGINT)) AS TIMESTAMP)
-            WHEN abs(tc_num(x)) >= 1e14 THEN TRY_CAST(make_timestamp(CAST(tc_num(x) AS BIGINT)) AS TIMESTAMP)
-            WHEN abs(tc_num(x)) >= 1e11 THEN TRY_CAST(make_timestamp(CAST(tc_num(x) * 1000 AS BIGINT)) AS TIMESTAMP)
-            ELSE TRY_CAST(make_timestamp(CAST(tc_num(x) * 1000000 AS BIGINT)) AS TIMESTAMP) END""",
+       CASE WHEN tc_num(x) IS NULL
+            THEN tc_datetime(TRY_CAST(TRY_CAST(trim(CAST(x AS VARCHAR), '\" ') AS TIMESTAMPTZ) AS TIMESTAMP))
+            WHEN tc_epoch_us(tc_num(x)) >= -62135596800e6 AND tc_epoch_us(tc_num(x)) < 253402300800e6
+            THEN make_timestamp(CAST(tc_epoch_us(tc_num(x)) AS BIGINT)) END""",
     # A JSON object (or JSON string holding one) as a flat string map; anything else is NULL
     # (the cast fails on arrays, strings and numbers, so no json_type parse first).
     """CREATE OR REPLACE TEMP MACRO tc_map(x) AS TRY_CAST(tc_json(x) AS MAP(VARCHAR, VARCHAR))""",

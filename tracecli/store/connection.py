@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from tracecli.errors import ExitCode, TraceCliError
+from tracecli.errors import ExitCode, TraceCliError, first_line
 from tracecli.sql import macros
 from tracecli.store.schema import SCHEMA_VERSION, migrate, schema_version
 
@@ -27,12 +27,17 @@ def default_db_path() -> Path:
     return base / "tracecli" / "tracecli.duckdb"
 
 
-def resolve_db_path(db: str | None) -> str:
-    """--db wins, then TRACECLI_DB, then the default path."""
+def db_path(db: str | None) -> str:
+    """--db wins, then TRACECLI_DB, then the default path (nothing is created)."""
     chosen = db or os.environ.get("TRACECLI_DB") or str(default_db_path())
+    return chosen if chosen == MEMORY else str(Path(chosen).expanduser())
+
+
+def resolve_db_path(db: str | None) -> str:
+    """The store's path (`db_path`), with its directory made."""
+    chosen = db_path(db)
     if chosen != MEMORY:
-        Path(chosen).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        chosen = str(Path(chosen).expanduser())
+        Path(chosen).parent.mkdir(parents=True, exist_ok=True)
     return chosen
 
 
@@ -80,14 +85,96 @@ def open_store(
     if read_only and (path == MEMORY or not Path(path).exists()):
         read_only = False  # first use (or no file at all): an empty store rather than a failure
     con = _connect_with_wait(path, read_only, wait)
-    configure(con)
-    if read_only:
-        version = schema_version(con)
-        if version != SCHEMA_VERSION:
-            con.close()
-            con = _connect_with_wait(path, False, wait)
-            configure(con)
+    try:
+        _check_whole(con, path)
+        configure(con)
+        if read_only:
+            version = schema_version(con)
+            if version != SCHEMA_VERSION:
+                con.close()
+                con = _connect_with_wait(path, False, wait)
+                configure(con)
+                migrate(con)
+        else:
             migrate(con)
-    else:
-        migrate(con)
+    except BaseException as exc:
+        _close_quietly(con)
+        problem = store_problem(exc, path)
+        if problem is not None:
+            raise problem from exc
+        raise
     return con
+
+
+def _close_quietly(con: duckdb.DuckDBPyConnection) -> None:
+    try:
+        con.close()
+    except duckdb.Error:
+        pass  # a connection a fatal error invalidated: closing it has nothing left to undo
+
+
+def _check_whole(con: duckdb.DuckDBPyConnection, path: str) -> None:
+    """Refuse a store file shorter than the blocks its header lists (cut short by a full disk, a
+    copy that stopped, a bad restore): reads of the missing part would fail one by one, and
+    writes would land on a file that no longer holds its own data. Skipped while a write-ahead
+    log is pending (what it replays may not be in the file yet)."""
+    wal = Path(path + ".wal")
+    if path == MEMORY or (wal.exists() and wal.stat().st_size):
+        return
+    row = con.execute("SELECT block_size, total_blocks FROM pragma_database_size() "
+                      "WHERE database_name = current_database()").fetchone()
+    needed = int(row[0]) * int(row[1]) if row and row[0] is not None and row[1] is not None else 0
+    size = Path(path).stat().st_size
+    if size < needed:
+        raise TraceCliError(f"store {path} is damaged or not a tracecli store: the file holds "
+                            f"{size:,} bytes of the {needed:,} its blocks need (cut short?)")
+
+
+_NO_SPACE = ("no space left on device", "disk quota exceeded", "not enough space on the disk")
+_DAMAGE = ("corrupt", "checksum", "could not read enough bytes", "not a valid duckdb database")
+
+
+def store_problem(exc: BaseException, path: str | None, outcome: str = "") -> TraceCliError | None:
+    """`exc` phrased as what it is when the store's file failed rather than tracecli (a full
+    disk, a file that cannot be written, a damaged one), else None. `path` is the store file (None
+    for an in-memory store); `outcome` says what became of the command's writes."""
+    if not isinstance(exc, duckdb.Error):
+        return None
+    text = str(exc)
+    lower = text.lower()
+    where = f"store {path}" if path and path != MEMORY else "the store"
+    tail = f"; {outcome}" if outcome else ""
+    if any(words in lower for words in _NO_SPACE):
+        return TraceCliError(f"{where} could not be written: no space left on device{tail}")
+    if not path or path == MEMORY:
+        return None
+    if isinstance(exc, duckdb.IOException) and not _names(text, path):
+        return None  # another file's (an input's): not the store's problem
+    if isinstance(exc, duckdb.IOException | duckdb.SerializationException) or any(
+            words in lower for words in _DAMAGE):
+        if isinstance(exc, duckdb.IOException) and ("write" in lower or "permission" in lower
+                                                    or "read-only" in lower):
+            return TraceCliError(f"{where} could not be written: {first_line(exc)}{tail}")
+        return TraceCliError(f"{where} is damaged or not a tracecli store: {first_line(exc)}{tail}")
+    if isinstance(exc, duckdb.FatalException):
+        return TraceCliError(f"{where} could not be written: {first_line(exc)}{tail}")
+    return None
+
+
+def _names(text: str, path: str) -> bool:
+    """Whether an engine message names the store file (DuckDB names it by its absolute path)."""
+    return any(form in text for form in {path, os.path.abspath(path), os.path.realpath(path)})
+
+
+def store_path(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The file the connection's store lives in; None for an in-memory store."""
+    row = con.execute("SELECT path FROM duckdb_databases() "
+                      "WHERE database_name = current_database()").fetchone()
+    return str(row[0]) if row and row[0] else None
+
+
+def is_interrupt(exc: BaseException) -> bool:
+    """Ctrl-C as DuckDB reports it: a statement stops with "Query interrupted" (the Python
+    binding takes the KeyboardInterrupt itself)."""
+    return isinstance(exc, KeyboardInterrupt | duckdb.InterruptException) or (
+        isinstance(exc, RuntimeError) and str(exc).strip() == "Query interrupted")

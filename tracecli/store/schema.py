@@ -233,12 +233,13 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The highest migration applied to the store (0 for a blank one)."""
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
     ).fetchone()
     if not exists or not exists[0]:
         return 0
-    row = con.execute("SELECT count(*) FROM schema_migrations").fetchone()
+    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
     return int(row[0]) if row else 0
 
 
@@ -266,6 +267,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
                             "SELECT $version::INTEGER AS version, $name AS name",
                             {"version": version, "name": name})
         con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
+    except BaseException:  # Ctrl-C too: the store stays at the version it had
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass  # a COMMIT that failed rolled back already; the error it raised says why
         raise

@@ -42,20 +42,20 @@ WITH r AS (
              json_extract_string(x, '$.invocation_params.model'),
              json_extract_string(x, '$.invocation_params.model_name'),
              json_extract_string(o, '$.llm_output.model_name'), json_extract_string(o, 'model')) AS mdl,
-    coalesce(tc_int(prompt_tokens), tc_int(json_extract(o, '$.usage_metadata.input_tokens')),
-             tc_int(json_extract(o, '$.llm_output.token_usage.prompt_tokens')),
-             tc_int(json_extract(o, '$.usage.prompt_tokens'))) AS p_tok,
-    coalesce(tc_int(completion_tokens), tc_int(json_extract(o, '$.usage_metadata.output_tokens')),
-             tc_int(json_extract(o, '$.llm_output.token_usage.completion_tokens')),
-             tc_int(json_extract(o, '$.usage.completion_tokens'))) AS c_tok,
-    coalesce(tc_int(total_tokens), tc_int(json_extract(o, '$.usage_metadata.total_tokens')),
-             tc_int(json_extract(o, '$.llm_output.token_usage.total_tokens')),
-             tc_int(json_extract(o, '$.usage.total_tokens'))) AS t_tok
+    coalesce(tc_tokens(prompt_tokens), tc_tokens(json_extract(o, '$.usage_metadata.input_tokens')),
+             tc_tokens(json_extract(o, '$.llm_output.token_usage.prompt_tokens')),
+             tc_tokens(json_extract(o, '$.usage.prompt_tokens'))) AS p_tok,
+    coalesce(tc_tokens(completion_tokens), tc_tokens(json_extract(o, '$.usage_metadata.output_tokens')),
+             tc_tokens(json_extract(o, '$.llm_output.token_usage.completion_tokens')),
+             tc_tokens(json_extract(o, '$.usage.completion_tokens'))) AS c_tok,
+    coalesce(tc_tokens(total_tokens), tc_tokens(json_extract(o, '$.usage_metadata.total_tokens')),
+             tc_tokens(json_extract(o, '$.llm_output.token_usage.total_tokens')),
+             tc_tokens(json_extract(o, '$.usage.total_tokens'))) AS t_tok
   FROM r
 ), m AS (
   SELECT *,
-    coalesce(tc_int(json_extract(gen, '$.message.kwargs.usage_metadata.input_tokens')), p_tok) AS p2,
-    coalesce(tc_int(json_extract(gen, '$.message.kwargs.usage_metadata.output_tokens')), c_tok) AS c2,
+    coalesce(tc_tokens(json_extract(gen, '$.message.kwargs.usage_metadata.input_tokens')), p_tok) AS p2,
+    coalesce(tc_tokens(json_extract(gen, '$.message.kwargs.usage_metadata.output_tokens')), c_tok) AS c2,
     CASE WHEN json_exists(gen, '$.message') THEN tcx_lc_msg(json_extract(gen, 'message'))
          WHEN gen IS NOT NULL THEN json_object('role', 'assistant', 'content', json_extract_string(gen, 'text'))
          WHEN json_type(o, '$.output') = 'OBJECT' THEN tcx_lc_msg(json_extract(o, 'output'))
@@ -86,7 +86,7 @@ SELECT
   nullif(error, '') AS error,
   CASE WHEN tc_is_call(rt) THEN p2 END AS prompt_tokens,
   CASE WHEN tc_is_call(rt) THEN c2 END AS completion_tokens,
-  CASE WHEN tc_is_call(rt) THEN tc_int(json_extract(o, '$.usage_metadata.input_token_details.cache_read')) END AS cached_tokens,
+  CASE WHEN tc_is_call(rt) THEN tc_tokens(json_extract(o, '$.usage_metadata.input_token_details.cache_read')) END AS cached_tokens,
   CASE WHEN tc_is_call(rt) THEN tc_total_tokens(t_tok, p2, c2) END AS total_tokens,
   CASE WHEN tc_is_call(rt) THEN coalesce(tc_num(total_cost), tc_num(prompt_cost) + tc_num(completion_cost)) END AS cost_usd,
   CASE WHEN tc_is_call(rt) AND coalesce(tc_num(total_cost), tc_num(prompt_cost) + tc_num(completion_cost)) IS NOT NULL

@@ -52,7 +52,7 @@ WITH l AS (
     CASE WHEN json_type(res0) = 'OBJECT' AND json_exists(res0, '$.choices') THEN res0
          WHEN json_type(res0) = 'VARCHAR' AND nullif(res0->>'$', '') IS NOT NULL
            THEN tcx_completion(model, json_object('role', 'assistant', 'content', res0->>'$'), NULL,
-                               tc_int(prompt_tokens), tc_int(completion_tokens), tc_int(total_tokens))
+                               tc_tokens(prompt_tokens), tc_tokens(completion_tokens), tc_tokens(total_tokens))
     END AS res,
     coalesce(error_str, json_extract_string(error_information, 'error_message'),
              json_extract_string(md, '$.error_information.error_message')) AS err
@@ -71,12 +71,12 @@ SELECT
   custom_llm_provider AS provider,
   coalesce(nullif(model, ''), res0->>'model') AS model,
   CASE WHEN st IN ('failure', 'error', 'failed') OR (st IS NULL AND err IS NOT NULL) THEN 'error' ELSE 'ok' END AS status,
-  tc_int(json_extract(error_information, 'error_code'))::INTEGER AS http_status,
+  tc_int32(json_extract(error_information, 'error_code')) AS http_status,
   CASE WHEN st IN ('failure', 'error', 'failed') OR (st IS NULL AND err IS NOT NULL) THEN err END AS error,
-  coalesce(tc_int(prompt_tokens), tc_int(res->'usage'->>'prompt_tokens')) AS prompt_tokens,
-  coalesce(tc_int(completion_tokens), tc_int(res->'usage'->>'completion_tokens')) AS completion_tokens,
-  tc_int(res->'usage'->'prompt_tokens_details'->>'cached_tokens') AS cached_tokens,
-  coalesce(tc_int(total_tokens), tc_int(res->'usage'->>'total_tokens')) AS total_tokens,
+  coalesce(tc_tokens(prompt_tokens), tc_tokens(res->'usage'->>'prompt_tokens')) AS prompt_tokens,
+  coalesce(tc_tokens(completion_tokens), tc_tokens(res->'usage'->>'completion_tokens')) AS completion_tokens,
+  tc_tokens(res->'usage'->'prompt_tokens_details'->>'cached_tokens') AS cached_tokens,
+  coalesce(tc_tokens(total_tokens), tc_tokens(res->'usage'->>'total_tokens')) AS total_tokens,
   tc_num(coalesce(response_cost, spend)) AS cost_usd,
   CASE WHEN tc_num(coalesce(response_cost, spend)) IS NOT NULL THEN 'logged' END AS cost_source,
   CASE tc_bool(CASE WHEN lower(cache_hit) IN ('none', 'null', '') THEN NULL ELSE cache_hit END)

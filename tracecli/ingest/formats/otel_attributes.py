@@ -23,9 +23,9 @@ def _first(*keys: str) -> str:
     return _coalesce("tcx_s(a, {{key}})", keys)
 
 
-def _first_int(*keys: str) -> str:
-    """The first of these attributes present, as an integer."""
-    return _coalesce("tc_int(a[{{key}}])", keys)
+def _first_tokens(*keys: str) -> str:
+    """The first of these attributes present, as a token count."""
+    return _coalesce("tc_tokens(a[{{key}}])", keys)
 
 
 def _coalesce(read: str, keys: tuple[str, ...]) -> str:
@@ -51,10 +51,10 @@ KIND = """CASE
 # The attributes each canonical value is read from, in order of preference.
 _ATTRIBUTES = dict(
     model=_first('gen_ai.response.model', 'gen_ai.request.model', 'llm.model_name', 'embedding.model_name'),
-    prompt_tokens=_first_int('gen_ai.usage.input_tokens', 'gen_ai.usage.prompt_tokens', 'llm.token_count.prompt'),
-    completion_tokens=_first_int('gen_ai.usage.output_tokens', 'gen_ai.usage.completion_tokens', 'llm.token_count.completion'),
-    cached_tokens=_first_int('gen_ai.usage.cache_read.input_tokens', 'gen_ai.usage.cache_read_input_tokens', 'llm.token_count.prompt_details.cache_read'),
-    total_tokens=_first_int('llm.token_count.total', 'gen_ai.usage.total_tokens'),
+    prompt_tokens=_first_tokens('gen_ai.usage.input_tokens', 'gen_ai.usage.prompt_tokens', 'llm.token_count.prompt'),
+    completion_tokens=_first_tokens('gen_ai.usage.output_tokens', 'gen_ai.usage.completion_tokens', 'llm.token_count.completion'),
+    cached_tokens=_first_tokens('gen_ai.usage.cache_read.input_tokens', 'gen_ai.usage.cache_read_input_tokens', 'llm.token_count.prompt_details.cache_read'),
+    total_tokens=_first_tokens('llm.token_count.total', 'gen_ai.usage.total_tokens'),
     provider=_first('gen_ai.provider.name', 'gen_ai.system', 'llm.provider', 'llm.system'),
     tool_call_id=_first('gen_ai.tool.call.id', 'tool_call.id'),
     tool_name=_first('gen_ai.tool.name', 'tool.name', 'tool_call.function.name'),
@@ -112,7 +112,7 @@ SELECT
   {{provider}} AS provider,
   mdl AS model,
   CASE WHEN status_error OR tcx_s(a, 'error.type') IS NOT NULL THEN 'error' ELSE 'ok' END AS status,
-  tc_int(a['http.response.status_code'])::INTEGER AS http_status,
+  tc_int32(a['http.response.status_code']) AS http_status,
   CASE WHEN status_error OR tcx_s(a, 'error.type') IS NOT NULL
        THEN coalesce(nullif(status_message, ''), exception, tcx_s(a, 'error.type')) END AS error,
   {{call_usage}},

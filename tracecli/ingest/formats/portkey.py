@@ -59,7 +59,7 @@ WITH p AS (
       CASE WHEN contains(CAST(response AS VARCHAR), 'body"') AND json_exists(response, '$.body')
                 AND NOT json_exists(response, '$.choices')
            THEN response->'body' ELSE response END)) AS res,
-    tc_int(coalesce({{response_status_code}}, {{status_code}}, response->>'status')) AS http,
+    tc_int32(coalesce({{response_status_code}}, {{status_code}}, response->>'status')) AS http,
     tc_bool({{is_success}}) AS ok_flag,
     coalesce({{request_url}}, request->>'url', '') AS url
   FROM src
@@ -92,14 +92,14 @@ SELECT
        WHEN rx[2] IS NOT NULL THEN 'error' ELSE 'ok' END AS status,
   http AS http_status,
   CASE WHEN rx[2] IS NOT NULL THEN coalesce(rx[2]->>'message', tc_text(rx[2])) END AS error,
-  coalesce(tc_int(coalesce({{req_units}}, {{request_tokens}})), tc_int(rx[3]->>'prompt_tokens'), tc_int(rx[3]->>'input_tokens')) AS prompt_tokens,
-  coalesce(tc_int(coalesce({{res_units}}, {{response_tokens}})), tc_int(rx[3]->>'completion_tokens'), tc_int(rx[3]->>'output_tokens')) AS completion_tokens,
-  tc_int(coalesce(rx[3]->'prompt_tokens_details'->>'cached_tokens', rx[3]->'input_tokens_details'->>'cached_tokens')) AS cached_tokens,
-  coalesce(tc_int(coalesce({{total_units}}, {{total_tokens}})), tc_int(rx[3]->>'total_tokens')) AS total_tokens,
+  coalesce(tc_tokens(coalesce({{req_units}}, {{request_tokens}})), tc_tokens(rx[3]->>'prompt_tokens'), tc_tokens(rx[3]->>'input_tokens')) AS prompt_tokens,
+  coalesce(tc_tokens(coalesce({{res_units}}, {{response_tokens}})), tc_tokens(rx[3]->>'completion_tokens'), tc_tokens(rx[3]->>'output_tokens')) AS completion_tokens,
+  tc_tokens(coalesce(rx[3]->'prompt_tokens_details'->>'cached_tokens', rx[3]->'input_tokens_details'->>'cached_tokens')) AS cached_tokens,
+  coalesce(tc_tokens(coalesce({{total_units}}, {{total_tokens}})), tc_tokens(rx[3]->>'total_tokens')) AS total_tokens,
   tc_num({{cost}}) / {{divisor}} AS cost_usd,
   CASE WHEN tc_num({{cost}}) IS NOT NULL THEN 'logged' END AS cost_source,
   upper({{cache_status}}) AS cache_status,
-  tc_int({{retry_success_count}}) AS retries,
+  tc_int32({{retry_success_count}}) AS retries,
   -- dropping NULL-valued tags walks every map with a lambda; only a body saying null needs it
   coalesce(
     CASE WHEN contains(CAST(coalesce(metadata, metrics->'metadata') AS VARCHAR), 'null')

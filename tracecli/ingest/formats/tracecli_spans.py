@@ -12,9 +12,9 @@ from tracecli.store.schema import SPAN_COLUMNS
 EXPORTED = [c for c in SPAN_COLUMNS if c not in ("ingest_id",)]
 _JSON_COLUMNS = {"metadata", "request", "response", "tool_arguments"}
 COLUMNS = {c: ("JSON" if c in _JSON_COLUMNS else "VARCHAR") for c in EXPORTED}
-_NUMERIC = {"duration_ms": "tc_num", "cost_usd": "tc_num", "http_status": "tc_int",
-            "prompt_tokens": "tc_int", "completion_tokens": "tc_int", "cached_tokens": "tc_int",
-            "total_tokens": "tc_int", "retries": "tc_int", "source_row": "tc_int"}
+_NUMERIC = {"duration_ms": "tc_num", "cost_usd": "tc_num", "http_status": "tc_int32",
+            "prompt_tokens": "tc_tokens", "completion_tokens": "tc_tokens", "cached_tokens": "tc_tokens",
+            "total_tokens": "tc_tokens", "retries": "tc_int32", "source_row": "tc_int"}
 
 
 def detect(record: dict[str, Any]) -> bool:
