@@ -344,7 +344,8 @@ _EMPTY_ROWS = """SELECT count(*), list(file_row_number + 1 ORDER BY file_row_num
 FROM read_parquet($path, file_row_number = true) WHERE NOT {{present}}"""
 
 
-def _empty_rows(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader) -> tuple[int, list[int]]:
+def _empty_rows(con: duckdb.DuckDBPyConnection, source: Source,
+                reader: Reader) -> tuple[int, list[int]]:
     """Error path and --skip-bad only: how many rows of a Parquet file hold none of the
     reader's fields, and the first few (1-based)."""
     present = _holds_any(_stored_fields(reader, _parquet_columns(con, source)))
@@ -359,7 +360,8 @@ _EMPTY_JSON = "SELECT count(*) FROM {{scan}} WHERE NOT {{present}}"
 def _holds_empty(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader) -> bool:
     """--skip-bad only: whether a JSON file holds records with none of the reader's fields,
     by one SQL pass (they are then looked for line by line)."""
-    sql = fill(_EMPTY_JSON, scan=_scan_json(source, reader, MAX_LINE), present=_holds_any(reader.columns))
+    sql = fill(_EMPTY_JSON, scan=_scan_json(source, reader, MAX_LINE),
+               present=_holds_any(reader.columns))
     try:
         row = con.execute(sql, {"path": source.path}).fetchone()
     except duckdb.Error:  # a line longer than the scan allows, say: the scan by line decides
