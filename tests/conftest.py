@@ -28,6 +28,21 @@ SAMPLE_FEEDBACK = SAMPLES / "feedback" / "portkey_feedback.jsonl"
 REFERENCE_TRACE = "trc_7f3a2c91e4b0"
 
 
+# Test files whose tests read the same session-built stores (test_golden's, the format fixtures'),
+# kept on one pytest-xdist worker (`--dist loadgroup`) so that each store is built once.
+SHARED_SETUP = {"test_golden": "golden", "test_formats": "formats", "test_toolcalls": "formats"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        group = SHARED_SETUP.get(item.path.stem)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _command_built_once() -> Iterator[None]:
     """typer's CliRunner builds the click command from the app's signatures on every invoke
