@@ -9,10 +9,16 @@ from __future__ import annotations
 import functools
 import json
 import shutil
+import subprocess
+import threading
+import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 import typer.main
 import typer.testing
@@ -140,3 +146,39 @@ def sample_store(stored: Stored) -> None:
 
 def sample_rows() -> list[dict[str, Any]]:
     return [json.loads(line) for line in SAMPLE_JSONL.read_text().splitlines() if line.strip()]
+
+
+def wait_until_locked(db: Path, proc: subprocess.Popen[str]) -> None:
+    """Until the ingest process holds the store (opening it read-only fails on the lock)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        try:
+            duckdb.connect(str(db), read_only=True).close()
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                return
+            raise
+        time.sleep(0.01)
+    raise AssertionError("the ingest never took the store")
+
+
+def reply_json(handler: BaseHTTPRequestHandler, body: Any) -> None:
+    """A fake endpoint's 200 answer."""
+    payload = json.dumps(body).encode()
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.end_headers()
+    handler.wfile.write(payload)
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """An OpenAI-compatible base URL on 127.0.0.1 answered by `handler`, for the block."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()

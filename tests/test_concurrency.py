@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import SAMPLE_JSONL, Stored, sample_rows
+from tests.conftest import SAMPLE_JSONL, Stored, sample_rows, wait_until_locked
 
 HOLD_LOCK = """
 import sys, duckdb
@@ -94,7 +94,7 @@ def test_kill_9_mid_ingest_leaves_earlier_ingests_whole(stored: Stored, isolated
     outcomes = []
     for delay in (0.0, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8):
         proc = start("ingest", str(big))
-        _wait_until_locked(isolated_store, proc)
+        wait_until_locked(isolated_store, proc)
         try:
             proc.wait(timeout=delay)  # an ingest that ends sooner is not waited for in vain
         except subprocess.TimeoutExpired:
@@ -113,21 +113,6 @@ def test_kill_9_mid_ingest_leaves_earlier_ingests_whole(stored: Stored, isolated
     assert ingests == before[1] + 1 + (not outcomes[-1])  # +1 if a kill came after the commit
     shown = tracecli("show", "trc_7f3a2c91e4b0", "--format", "json")
     assert shown.returncode == 0 and json.loads(shown.stdout)["trace"]["llm_calls"] == 4
-
-
-def _wait_until_locked(db: Path, proc: subprocess.Popen[str]) -> None:
-    """Until the ingest process holds the store (opening it read-only fails on the lock)."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.communicate()
-        try:
-            duckdb.connect(str(db), read_only=True).close()
-        except duckdb.IOException as exc:
-            if "lock" in str(exc).lower():
-                return
-            raise
-        time.sleep(0.01)
-    raise AssertionError("the ingest never took the store")
 
 
 def test_busy_store_fails_clearly_for_writers_and_readers(stored: Stored, isolated_store: Path,

@@ -26,6 +26,7 @@ from tests.conftest import (
     Stored,
     copy_store,
     sample_rows,
+    wait_until_locked,
 )
 from tracecli.store.schema import SCHEMA_VERSION
 
@@ -64,21 +65,6 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _wait_until_locked(db: Path, proc: subprocess.Popen[str]) -> None:
-    """Until the ingest holds the store (a read-only open then fails on its lock)."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.communicate()
-        try:
-            duckdb.connect(str(db), read_only=True).close()
-        except duckdb.IOException as exc:
-            if "lock" in str(exc).lower():
-                return
-            raise
-        time.sleep(0.01)
-    raise AssertionError("the ingest never took the store")
-
-
 def test_ctrl_c_mid_ingest_says_interrupted_and_leaves_the_store_as_it_was(
         stored: Stored, isolated_store: Path, tmp_path: Path) -> None:
     stored(str(SAMPLE_JSONL))
@@ -90,7 +76,7 @@ def test_ctrl_c_mid_ingest_says_interrupted_and_leaves_the_store_as_it_was(
         proc = subprocess.Popen([sys.executable, "-m", "tracecli", "ingest", "--db",
                                  str(isolated_store), str(big)], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, env=_env())
-        _wait_until_locked(isolated_store, proc)
+        wait_until_locked(isolated_store, proc)
         time.sleep(delay)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=120)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 
-from tests.conftest import REFERENCE_TRACE, Invoke
+from tests.conftest import REFERENCE_TRACE, Invoke, reply_json, serving
 
 STEPS = [("exponentiate", {"base": 3, "exponent": 5}), ("multiply", {"first_int": 243, "second_int": 36}),
          ("exponentiate", {"base": 8748, "exponent": 2})]
@@ -32,13 +31,9 @@ class FakeModel(BaseHTTPRequestHandler):
                  "function": {"name": name, "arguments": json.dumps(args)}}]}
         else:
             message = {"role": "assistant", "content": "It is 76527504."}
-        payload = json.dumps({"id": "x", "object": "chat.completion", "model": body["model"],
-                              "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-                              "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}})
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(payload.encode())
+        reply_json(self, {"id": "x", "object": "chat.completion", "model": body["model"],
+                          "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                          "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}})
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -47,12 +42,8 @@ class FakeModel(BaseHTTPRequestHandler):
 @pytest.fixture
 def endpoint() -> Iterator[str]:
     FakeModel.received = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeModel)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
-    server.server_close()
+    with serving(FakeModel) as url:
+        yield url
 
 
 def test_reexecute_compares_each_call(cli: Invoke, sample_store: None, endpoint: str,

@@ -7,17 +7,16 @@ from __future__ import annotations
 import io
 import json
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import REFERENCE_TRACE, StoreCache, Stored, sample_rows
+from tests.conftest import REFERENCE_TRACE, StoreCache, Stored, reply_json, sample_rows, serving
 from tracecli.cli.main import app
 from tracecli.environment import Environment
 
@@ -144,12 +143,8 @@ class HostileModel(BaseHTTPRequestHandler):
         message = {"role": "assistant", "content": f"live {NASTY}", "tool_calls": [
             {"id": "call_live", "type": "function",
              "function": {"name": f"tool{NASTY}", "arguments": json.dumps({"x": NASTY})}}]}
-        payload = json.dumps({"choices": [{"index": 0, "message": message}],
-                              "usage": {"prompt_tokens": 1, "completion_tokens": 1}})
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(payload.encode())
+        reply_json(self, {"choices": [{"index": 0, "message": message}],
+                          "usage": {"prompt_tokens": 1, "completion_tokens": 1}})
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -157,11 +152,8 @@ class HostileModel(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def endpoint() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), HostileModel)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
-    server.server_close()
+    with serving(HostileModel) as url:
+        yield url
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

@@ -35,7 +35,7 @@ from tracecli.ingest.inputs import (
 from tracecli.sql.template import fill, ident, literal, merge, struct_literal
 from tracecli.store import rollup
 from tracecli.store import summaries as derive
-from tracecli.store.connection import configure, is_interrupt, store_path, store_problem
+from tracecli.store.connection import configure, is_interrupt, store_failures, store_path
 
 Progress = Callable[[Source, int, int], None]  # (file being read, bytes done, bytes in all)
 
@@ -71,7 +71,8 @@ def _relation_sql(source: Source, reader: Reader, stored: dict[str, str], readin
     the records that hold any of them (`_is_record`); `stored` is a Parquet file's own columns.
 
     DuckDB numbers JSON records only through a window over the whole file, which runs on one
-    thread, slower than the rest of the ingest, and nothing to number them with afterwards (an UPDATE of the new rows makes DuckDB write them all again at commit).
+    thread, slower than the rest of the ingest, and nothing to number them with afterwards (an
+    UPDATE of the new rows makes DuckDB write them all again at commit).
     Readers whose records carry their own id (`row_per_record`) are read unnumbered, in
     parallel: their `_row` is NULL, whatever the file type, so that the same records read from
     JSONL or Parquet are the same spans. Parquet numbers its rows itself."""
@@ -194,7 +195,7 @@ def _unordered(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     numbered in SQL need file order."""
     con.execute("SET preserve_insertion_order = false")
     yield
-    # as tracecli.store.connection.configure has it (a failed ingest restores it once rolled back: `_run`)
+    # as store.connection.configure has it (a failed ingest restores it when rolled back: `_run`)
     con.execute("SET preserve_insertion_order = true")
 
 
@@ -488,39 +489,44 @@ def _run(con: duckdb.DuckDBPyConnection, plan: list[tuple[Source, Reader]], sour
          reading: _Reading) -> int:
     """The whole ingest, in one transaction; returns its id. However it fails (a bad record,
     Ctrl-C, a full disk), it leaves the store as it was and says so."""
-    path = store_path(con)
     held: list[int] = []
-    con.execute("BEGIN TRANSACTION")
-    try:
-        ingest_id = _next_ingest_id(con)
-        total_bytes = sum(s.size for s in sources)
-        for source, reader in plan:
-            if progress:
-                progress(source, result.bytes, total_bytes)
-            n = _stage(con, source, reader, options, ingest_id, reading)
-            result.records += n
-            result.by_format[reader.name] += n
-            result.files += 1
-            result.bytes += source.size
-        for table in sorted({reader.table for _, reader in plan}):
-            _drop_duplicates(con, table, ingest_id)
-        result.spans_added, result.feedback_added = _rows_of_ingest(con, ingest_id)
-        pricing.price_missing(con, ingest_id)
-        rollup.add(con, ingest_id)
-        content.merge(con, ingest_id)  # log-record content joined to its spans (marks them ours)
-        derive.refresh(con, ingest_id)
-        _record_ingest(con, ingest_id, [s.label for s in sources], result)
-        _count_added(con, ingest_id, result)
-        with _interrupts_held(held):  # the COMMIT's outcome is then known: all of it, or none
-            con.execute("COMMIT")
-    except BaseException as exc:
-        _roll_back(con)
-        problem = _store_failure(exc, path)
-        if problem is not None:
-            raise problem from exc
-        raise
+    with store_failures(store_path(con), "nothing was added"):
+        con.execute("BEGIN TRANSACTION")
+        try:
+            ingest_id = _steps(con, plan, sources, options, progress, result, reading)
+            with _interrupts_held(held):  # the COMMIT's outcome is then known: all of it, or none
+                con.execute("COMMIT")
+        except BaseException:
+            _roll_back(con)
+            raise
     if held:
         raise Interrupted(STORED_FIRST)
+    return ingest_id
+
+
+def _steps(con: duckdb.DuckDBPyConnection, plan: list[tuple[Source, Reader]],
+           sources: list[Source], options: ReadOptions, progress: Progress | None,
+           result: IngestResult, reading: _Reading) -> int:
+    """Everything an ingest writes, inside its transaction; returns its id."""
+    ingest_id = _next_ingest_id(con)
+    total_bytes = sum(s.size for s in sources)
+    for source, reader in plan:
+        if progress:
+            progress(source, result.bytes, total_bytes)
+        n = _stage(con, source, reader, options, ingest_id, reading)
+        result.records += n
+        result.by_format[reader.name] += n
+        result.files += 1
+        result.bytes += source.size
+    for table in sorted({reader.table for _, reader in plan}):
+        _drop_duplicates(con, table, ingest_id)
+    result.spans_added, result.feedback_added = _rows_of_ingest(con, ingest_id)
+    pricing.price_missing(con, ingest_id)
+    rollup.add(con, ingest_id)
+    content.merge(con, ingest_id)  # log-record content joined to its spans (marks them ours)
+    derive.refresh(con, ingest_id)
+    _record_ingest(con, ingest_id, [s.label for s in sources], result)
+    _count_added(con, ingest_id, result)
     return ingest_id
 
 
@@ -539,13 +545,6 @@ def _roll_back(con: duckdb.DuckDBPyConnection) -> None:
         configure(con)  # the session settings and macros, as before the transaction
     except duckdb.Error:
         pass
-
-
-def _store_failure(exc: BaseException, path: str | None) -> TraceCliError | None:
-    """A failure of the store file (a full disk, a damaged block) as such, never blamed on the
-    input being read when it struck (`_stage` names the file it was reading)."""
-    engine = exc.__cause__ if isinstance(exc, BadInput) else exc
-    return store_problem(engine, path, "nothing was added") if engine is not None else None
 
 
 @contextmanager
@@ -567,16 +566,13 @@ def _interrupts_held(held: list[int]) -> Iterator[None]:
 def _settle_stored(con: duckdb.DuckDBPyConnection, ingest_id: int) -> None:
     """`settle` an ingest already committed: whatever stops it, the ingest is in the store, and
     the message says so."""
-    path = store_path(con)
     try:
-        settle(con, ingest_id)
+        with store_failures(store_path(con), "the ingest was stored all the same (its "
+                            "write-ahead log holds it until the file can take it)"):
+            settle(con, ingest_id)
     except BaseException as exc:
         if is_interrupt(exc):
             raise Interrupted(STORED_FIRST) from exc
-        problem = store_problem(exc, path, "the ingest was stored all the same (its write-ahead "
-                                "log holds it until the file can take it)")
-        if problem is not None:
-            raise problem from exc
         raise
 
 
@@ -585,8 +581,8 @@ def settle(con: duckdb.DuckDBPyConnection, ingest_id: int) -> None:
 
     The checkpoint after a bulk insert (DuckDB writes big inserts straight to the file) leaves
     the next checkpoint work that grows with the store, paid by whatever writes next, however
-    small. A second checkpoint here pays it, so that the
-    next append costs in proportion to what it adds; after a small ingest it is cheap."""
+    small. A second checkpoint here pays it, so that the next append costs in proportion to
+    what it adds; after a small ingest it is cheap."""
     con.execute("CHECKPOINT")
     con.execute("UPDATE ingests SET finished_at = now()::TIMESTAMP WHERE ingest_id = $ingest_id",
                 {"ingest_id": ingest_id})

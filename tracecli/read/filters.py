@@ -77,11 +77,7 @@ class Where:
 
 def trace_where(f: Filters) -> Where:
     """Clauses over trace_summary (alias t)."""
-    w = Where()
-    if f.since:
-        w.add("t.start_time >= $since", since=f.since)
-    if f.until:
-        w.add("t.start_time < $until", until=f.until)
+    w = _within("t.start_time", f)
     for i, model in enumerate(f.models):  # a trace has every model asked for
         name = f"model_{i}"
         w.add(fill("list_contains(t.models, ${{name}})", name=name), **{name: model})
@@ -99,11 +95,7 @@ def trace_where(f: Filters) -> Where:
 
 def span_where(f: Filters) -> Where:
     """Clauses over spans (alias s)."""
-    w = Where()
-    if f.since:
-        w.add("s.start_time >= $since", since=f.since)
-    if f.until:
-        w.add("s.start_time < $until", until=f.until)
+    w = _within("s.start_time", f)
     if f.models:  # a call to any model asked for
         w.add("s.model IN (SELECT unnest($models::VARCHAR[]))", models=f.models)
     _tags(w, "s.metadata", f.tags)
@@ -112,6 +104,16 @@ def span_where(f: Filters) -> Where:
     if f.search:
         w.add("(contains(lower(CAST(s.request AS VARCHAR)), lower($search)) OR "
               "contains(lower(CAST(s.response AS VARCHAR)), lower($search)))", search=f.search)
+    return w
+
+
+def _within(column: str, f: Filters) -> Where:
+    """The clauses of --since and --until over the `column` time (a trace's or a span's start)."""
+    w = Where()
+    if f.since:
+        w.add(fill("{{column}} >= $since", column=column), since=f.since)
+    if f.until:
+        w.add(fill("{{column}} < $until", column=column), until=f.until)
     return w
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 
-from tracecli.errors import ExitCode, TraceCliError, first_line
+from tracecli.errors import BadInput, ExitCode, TraceCliError, first_line
 from tracecli.sql import macros
 from tracecli.store.schema import SCHEMA_VERSION, migrate, schema_version
 
@@ -85,24 +87,20 @@ def open_store(
     if read_only and (path == MEMORY or not Path(path).exists()):
         read_only = False  # first use (or no file at all): an empty store rather than a failure
     con = _connect_with_wait(path, read_only, wait)
-    try:
-        _check_whole(con, path)
-        configure(con)
-        if read_only:
-            version = schema_version(con)
-            if version != SCHEMA_VERSION:
+    with store_failures(path):
+        try:
+            _check_whole(con, path)
+            configure(con)
+            if read_only and schema_version(con) != SCHEMA_VERSION:
                 con.close()
                 con = _connect_with_wait(path, False, wait)
                 configure(con)
                 migrate(con)
-        else:
-            migrate(con)
-    except BaseException as exc:
-        _close_quietly(con)
-        problem = store_problem(exc, path)
-        if problem is not None:
-            raise problem from exc
-        raise
+            elif not read_only:
+                migrate(con)
+        except BaseException:
+            _close_quietly(con)
+            raise
     return con
 
 
@@ -132,6 +130,20 @@ def _check_whole(con: duckdb.DuckDBPyConnection, path: str) -> None:
 
 _NO_SPACE = ("no space left on device", "disk quota exceeded", "not enough space on the disk")
 _DAMAGE = ("corrupt", "checksum", "could not read enough bytes", "not a valid duckdb database")
+
+
+@contextmanager
+def store_failures(path: str | None, outcome: str = "") -> Iterator[None]:
+    """Failures of the store file inside the block raised as `store_problem` phrases them; an
+    input error that a store failure caused (struck while reading the input) counts as one."""
+    try:
+        yield
+    except BaseException as exc:
+        engine = exc.__cause__ if isinstance(exc, BadInput) else exc
+        problem = store_problem(engine, path, outcome) if engine is not None else None
+        if problem is None:
+            raise
+        raise problem from exc
 
 
 def store_problem(exc: BaseException, path: str | None, outcome: str = "") -> TraceCliError | None:
