@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import BinaryIO, Literal
 
 import duckdb
 
@@ -182,69 +182,24 @@ def _parses(data: bytes) -> bool:
     return True
 
 
-def peek_records(source: Source, limit: int = 5) -> list[dict[str, Any]]:
-    """The first few records, for format detection. Parquet rows come back as dicts too."""
-    if source.container == "parquet":
-        import pyarrow.parquet as pq
-
-        try:
-            table = pq.ParquetFile(source.path).read_row_group(0) if limit else None
-        except Exception as exc:  # pyarrow raises many types for a damaged file
-            raise BadInput(f"{source.label}: not a readable Parquet file: {exc}") from exc
-        return table.slice(0, limit).to_pylist() if table is not None else []
-    if source.container == "jsonl":
-        return _peek_jsonl(source, limit)
-    chunk = _read_head(source.path, source.gzipped, source.label)
-    text = chunk.decode("utf-8", errors="replace").lstrip("\ufeff")
-    return _peek_document(text, limit)
-
-
-def _peek_jsonl(source: Source, limit: int) -> list[dict[str, Any]]:
-    """The first `limit` object lines, reading whole lines: one record may be far longer than
-    the peek window (a 50 MB response), and then it alone is read."""
-    found: list[dict[str, Any]] = []
-    done = 0
+def record_lines(source: Source, numbers: list[int]) -> Iterator[tuple[int, bytes]]:
+    """Error path and --skip-bad only: the line number and raw text of the (1-based) records
+    `numbers` of a JSON Lines file, counted as DuckDB counts them (blank lines hold none)."""
+    wanted, record = set(numbers), 0
     for number, raw in read_lines(source):
-        done += len(raw)
-        line = raw.lstrip(b"\xef\xbb\xbf") if number == 1 else raw
-        found.extend(_peek_lines(line.decode("utf-8", errors="replace"), 1))
-        if len(found) >= limit or (found and done >= PEEK_BYTES):
-            break
-    return found
+        if (raw.lstrip(b"\xef\xbb\xbf") if number == 1 else raw).strip():
+            record += 1
+            if record in wanted:
+                yield number, raw
 
 
-def _peek_document(text: str, limit: int) -> list[dict[str, Any]]:
-    try:
-        value = json.loads(text)
-    except RecursionError:
-        return []
-    except ValueError:
-        # a document larger than the peek window: take the first element by a raw decode
-        stripped = text.lstrip()
-        start = 1 if stripped.startswith("[") else 0
-        try:
-            value, _ = json.JSONDecoder().raw_decode(stripped[start:].lstrip())
-        except (ValueError, RecursionError):
-            return []
+def document_elements(source: Source, numbers: list[int]) -> Iterator[tuple[int, bytes]]:
+    """Error path and --skip-bad only: the (1-based) elements `numbers` of a JSON document
+    (one object is element 1), as JSON text."""
+    value = json.loads(b"".join(raw for _, raw in read_lines(source)).lstrip(b"\xef\xbb\xbf"))
     items = value if isinstance(value, list) else [value]
-    return [item for item in items[:limit] if isinstance(item, dict)]
-
-
-def _peek_lines(text: str, limit: int) -> Iterator[dict[str, Any]]:
-    found = 0
-    for line in text.split("\n"):  # not splitlines(): U+2028, \x85 and the like sit inside strings
-        if found >= limit:
-            return
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            value = json.loads(line)
-        except (ValueError, RecursionError):
-            continue
-        if isinstance(value, dict):
-            found += 1
-            yield value
+    for n in numbers:
+        yield n, json.dumps(items[n - 1], ensure_ascii=False).encode()
 
 
 # Why a line is not a record; the scan below names the first few of them.
@@ -267,7 +222,7 @@ def scan_lines(source: Source, columns: dict[str, str] | None = None) -> Iterato
                     line = line.lstrip(b"\xef\xbb\xbf")
                 if not line:
                     continue
-                what = _what_is_wrong(line, columns)
+                what = what_is_wrong(line, columns)
                 if what:
                     yield number, what, raw
     except (OSError, EOFError, zlib.error) as exc:
@@ -289,7 +244,7 @@ def read_lines(source: Source) -> Iterator[tuple[int, bytes]]:
 NO_FIELDS = "record has none of the fields this format reads"
 
 
-def _what_is_wrong(line: bytes, columns: dict[str, str] | None) -> str | None:
+def what_is_wrong(line: bytes, columns: dict[str, str] | None) -> str | None:
     try:
         value = json.loads(line)
     except UnicodeDecodeError:

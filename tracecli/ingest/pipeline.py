@@ -18,7 +18,7 @@ import duckdb
 
 from tracecli.errors import BadInput, Interrupted, TraceCliError, first_line
 from tracecli.ingest import detached_content as content
-from tracecli.ingest import pricing, redact, salvage
+from tracecli.ingest import pricing, redact, routing, salvage, scan
 from tracecli.ingest.formats import registry
 from tracecli.ingest.formats.base import Reader, ReadOptions
 from tracecli.ingest.inputs import (
@@ -30,9 +30,10 @@ from tracecli.ingest.inputs import (
     locate_bad_element,
     locate_bad_line,
     locate_bad_row_group,
-    peek_records,
 )
-from tracecli.sql.template import fill, ident, literal, merge, struct_literal
+from tracecli.ingest.routing import Route
+from tracecli.ingest.scan import LONG_LINE, MAX_LINE
+from tracecli.sql.template import fill, ident, literal, merge
 from tracecli.store import rollup
 from tracecli.store import summaries as derive
 from tracecli.store.connection import configure, is_interrupt, store_failures, store_path
@@ -66,9 +67,10 @@ class IngestResult:
         return self.bytes / 1e6 / self.seconds if self.seconds else 0.0
 
 
-def _relation_sql(source: Source, reader: Reader, stored: dict[str, str], reading: _Reading) -> str:
-    """The `src` relation: declared columns plus record number and file label (`$label`), of
-    the records that hold any of them (`_is_record`); `stored` is a Parquet file's own columns.
+def _relation_sql(source: Source, route: Route, stored: dict[str, str], reading: _Reading) -> str:
+    """The `src` relation of the route's reader: its declared columns (with what its records'
+    labels are computed from, when the file is routed) plus record number and file label
+    (`$label`), of the records that are its own; `stored` is a Parquet file's own columns.
 
     DuckDB numbers JSON records only through a window over the whole file, which runs on one
     thread, slower than the rest of the ingest, and nothing to number them with afterwards (an
@@ -76,16 +78,16 @@ def _relation_sql(source: Source, reader: Reader, stored: dict[str, str], readin
     Readers whose records carry their own id (`row_per_record`) are read unnumbered, in
     parallel: their `_row` is NULL, whatever the file type, so that the same records read from
     JSONL or Parquet are the same spans. Parquet numbers its rows itself."""
-    if source.container == "parquet":
-        return _cast_parquet(_parquet_select(reader, stored), numbered=not reader.row_per_record,
-                             is_record=_is_record(_stored_fields(reader, stored), reading.skip_bad))
-    return fill(_JSON_RELATION, scan=_scan_json(source, reader, reading.max_line),
-                row="NULL::BIGINT" if reader.row_per_record else "row_number() OVER ()",
-                is_record=_is_record(reader.columns, reading.skip_bad))
-
-
-_JSON_RELATION = """SELECT * FROM (SELECT *, {{row}} AS _row, $label::VARCHAR AS _file FROM {{scan}})
-WHERE {{is_record}}"""
+    reader = route.reader
+    columns = reader.columns if route.mode == "all" else routing.columns_for(reader)
+    if route.mode != "all":
+        mine = routing.condition(route, columns)
+    elif source.container == "parquet":
+        mine = _is_record([c for c in reader.columns if c in stored], reading.skip_bad)
+    else:
+        mine = _is_record(reader.columns, reading.skip_bad)
+    return scan.relation(source, columns, stored, numbered=not reader.row_per_record,
+                         where=mine, max_line=reading.max_line)
 
 
 def _is_record(fields: Iterable[str], skip_bad: bool) -> str:
@@ -104,22 +106,17 @@ def _holds_any(fields: Iterable[str]) -> str:
     return fill("({{present}})", present=present or "false")
 
 
-def _stored_fields(reader: Reader, stored: dict[str, str]) -> list[str]:
-    """The reader's fields a Parquet file has columns for."""
-    return [c for c in reader.columns if c in stored]
-
-
-# DuckDB's JSON reader allocates buffers of twice the largest object it allows, per thread: a
-# large allowance makes every ingest hold gigabytes, and page faults slow it. A JSONL line is
-# one call: an ingest reads lines of up to 16 MiB (DuckDB's least), and runs again allowing
-# 256 MiB if one is longer (inline images). A whole JSON document may be one big object.
-MAX_LINE = 16 << 20
-LONG_LINE = 256 << 20
-MAX_DOCUMENT = 1 << 30
-
-
 class _LongLine(Exception):
     """A JSONL line longer than the ingest allowed: it runs again, allowing LONG_LINE."""
+
+
+class _Relabel(Exception):
+    """A file routed whole to one reader holds a record of another format: the ingest runs
+    again with that file labelled record by record."""
+
+    def __init__(self, source: Source) -> None:
+        super().__init__(source.label)
+        self.source = source
 
 
 @dataclass(frozen=True)
@@ -129,17 +126,7 @@ class _Reading:
     skip_bad: bool = False
 
 
-_READ_JSON = """read_json($path, columns = {{columns}}, format = {{format}},
-          compression = {{compression}}, maximum_object_size = {{largest}})"""
-
-
-def _scan_json(source: Source, reader: Reader, max_line: int) -> str:
-    """read_json over the reader's declared columns."""
-    lines = source.container == "jsonl"
-    return fill(_READ_JSON, columns=struct_literal(reader.columns),
-                format=literal("newline_delimited" if lines else "auto"),
-                compression=literal("gzip" if source.gzipped else "none"),
-                largest=str(max_line if lines else MAX_DOCUMENT))
+Step = tuple[Source, Route]  # a file, and one reader of its records
 
 
 def _file_params(source: Source) -> dict[str, str]:
@@ -147,11 +134,12 @@ def _file_params(source: Source) -> dict[str, str]:
     return {"path": source.path, "label": source.label}
 
 
-def _mapped(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader,
+def _mapped(con: duckdb.DuckDBPyConnection, source: Source, route: Route,
             options: ReadOptions, reading: _Reading) -> str:
     """The file's records as span (or feedback) rows, named by their format, masked when asked."""
-    stored = _parquet_columns(con, source) if source.container == "parquet" else {}
-    relation = _relation_sql(source, reader, stored, reading)
+    reader = route.reader
+    stored = scan.parquet_columns(con, source) if source.container == "parquet" else {}
+    relation = _relation_sql(source, route, stored, reading)
     select = reader.select(options)
     if reader.stamped_format is None:
         mapped = fill(_MAPPED, relation=relation, select=select)
@@ -165,7 +153,7 @@ _MAPPED = "WITH src AS ({{relation}}) SELECT * FROM ({{select}})"
 _MAPPED_STAMPED = "WITH src AS ({{relation}}) SELECT *, {{format}} AS source_format FROM ({{select}})"
 
 
-def _stage(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader, options: ReadOptions,
+def _stage(con: duckdb.DuckDBPyConnection, source: Source, route: Route, options: ReadOptions,
            ingest_id: int, reading: _Reading) -> int:
     """Insert one file's records; returns how many it holds.
 
@@ -173,18 +161,20 @@ def _stage(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader, optio
     the ingest's files are all in: `_drop_duplicates`). A file whose first record is stored
     already (a re-ingest, a log that grew) is read twice: its record keys first, then only the
     records the store lacks, so re-reading a file costs a fraction of its first ingest."""
-    params = _file_params(source)
+    params, reader = _file_params(source), route.reader
     try:
-        mapped = _mapped(con, source, reader, options, reading)
+        mapped = _mapped(con, source, route, options, reading)
         insert = _insert_new if _first_record_stored(con, mapped, params, reader.table) else _insert_all
         with _unordered(con) if reader.row_per_record else nullcontext():
             return insert(con, mapped, params, reader.table, ingest_id)
     except duckdb.Error as exc:
+        if routing.MIXED in str(exc):
+            raise _Relabel(source) from exc
         if "maximum_object_size" in str(exc) and reading.max_line < LONG_LINE:
             raise _LongLine from exc
         # a damaged Parquet file raises engine errors of many kinds
         if isinstance(exc, READ_ERRORS) or source.container == "parquet":
-            raise _read_error(con, source, exc, reader) from exc
+            raise _read_error(con, source, exc, route) from exc
         raise
 
 
@@ -293,54 +283,6 @@ SELECT rid FROM mine WHERE record_key IN (SELECT record_key FROM repeated)
 QUALIFY row_number() OVER (PARTITION BY record_key ORDER BY rid) > 1"""
 
 
-def _parquet_columns(con: duckdb.DuckDBPyConnection, source: Source) -> dict[str, str]:
-    """The Parquet file's columns and their types."""
-    try:
-        return {
-            row[0]: row[1]
-            for row in con.execute(
-                "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet($path))",
-                {"path": source.path},
-            ).fetchall()
-        }
-    except duckdb.Error as exc:
-        raise BadInput(f"{source.label}: not a readable Parquet file: {first_line(exc)}") from exc
-
-
-def _parquet_select(reader: Reader, present: dict[str, str]) -> dict[str, str]:
-    """Per declared column, the expression casting the Parquet column to its declared type: JSON
-    text columns to JSON, other values declared JSON to their JSON form (to_json)."""
-    return {name: _parquet_cast(name, ctype, present.get(name))
-            for name, ctype in reader.columns.items()}
-
-
-def _parquet_cast(name: str, ctype: str, stored: str | None) -> str:
-    """Parquet column `name` of type `stored` (None: absent) as the declared type `ctype`."""
-    column = ident(name)
-    if stored is None:
-        return fill("NULL::{{type}}", type=ctype)
-    if ctype == "JSON" and stored in ("VARCHAR", "JSON"):
-        # JSON text is taken as JSON (one parse, by the mapping); other text stays a string
-        return fill("coalesce(TRY_CAST({{column}} AS JSON), to_json({{column}}))", column=column)
-    if ctype == "JSON":  # structs, lists, numbers: their JSON form
-        return fill("(CASE WHEN {{column}} IS NULL THEN NULL ELSE to_json({{column}}) END)",
-                    column=column)
-    return fill("CAST({{column}} AS {{type}})", column=column, type=ctype)
-
-
-_PARQUET_RELATION = """SELECT {{columns}}, {{row}} AS _row, $label::VARCHAR AS _file
-FROM read_parquet($path, file_row_number = true) WHERE {{is_record}}"""
-
-
-def _cast_parquet(exprs: dict[str, str], numbered: bool, is_record: str) -> str:
-    """Parquet records, numbered (when asked) by the reader itself, in parallel. `is_record`
-    tests the file's own columns, before the casts."""
-    columns = ", ".join(fill("{{expr}} AS {{name}}", expr=expr, name=ident(name))
-                        for name, expr in exprs.items())
-    return fill(_PARQUET_RELATION, columns=columns, is_record=is_record,
-                row="file_row_number + 1" if numbered else "NULL::BIGINT")
-
-
 _EMPTY_ROWS = """SELECT count(*), list(file_row_number + 1 ORDER BY file_row_number)[1:{{shown}}]
 FROM read_parquet($path, file_row_number = true) WHERE NOT {{present}}"""
 
@@ -349,7 +291,8 @@ def _empty_rows(con: duckdb.DuckDBPyConnection, source: Source,
                 reader: Reader) -> tuple[int, list[int]]:
     """Error path and --skip-bad only: how many rows of a Parquet file hold none of the
     reader's fields, and the first few (1-based)."""
-    present = _holds_any(_stored_fields(reader, _parquet_columns(con, source)))
+    stored = scan.parquet_columns(con, source)
+    present = _holds_any(c for c in reader.columns if c in stored)
     row = con.execute(fill(_EMPTY_ROWS, present=present, shown=str(salvage.SHOWN)),
                       {"path": source.path}).fetchone()
     return (int(row[0]), [int(n) for n in row[1] or []]) if row else (0, [])
@@ -361,7 +304,7 @@ _EMPTY_JSON = "SELECT count(*) FROM {{scan}} WHERE NOT {{present}}"
 def _holds_empty(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader) -> bool:
     """--skip-bad only: whether a JSON file holds records with none of the reader's fields,
     by one SQL pass (they are then looked for line by line)."""
-    sql = fill(_EMPTY_JSON, scan=_scan_json(source, reader, MAX_LINE),
+    sql = fill(_EMPTY_JSON, scan=scan.json_scan(source, reader.columns, MAX_LINE),
                present=_holds_any(reader.columns))
     try:
         row = con.execute(sql, {"path": source.path}).fetchone()
@@ -370,11 +313,15 @@ def _holds_empty(con: duckdb.DuckDBPyConnection, source: Source, reader: Reader)
     return bool(row and row[0])
 
 
-def _set_aside_empty(con: duckdb.DuckDBPyConnection, plan: list[tuple[Source, Reader]],
+def _set_aside_empty(con: duckdb.DuckDBPyConnection, plan: list[Step],
                      skipped: salvage.Skipped, rejects: BinaryIO | None) -> None:
-    """--skip-bad: the records the ingest drops for holding none of their reader's fields
-    (`_is_record`), counted and named like any other bad record, before the ingest begins."""
-    for source, reader in plan:
+    """--skip-bad with --format: the records the ingest drops for holding none of the reader's
+    fields (`_is_record`), counted and named like any other bad record, before the ingest
+    begins. (Routed files set aside the records no reader claims: tracecli.ingest.routing.)"""
+    for source, route in plan:
+        reader = route.reader
+        if route.mode != "all":
+            continue
         if source.container == "parquet":
             count, rows = _empty_rows(con, source, reader)
             skipped.note_many([f"{source.label}: row {n}" for n in rows], NO_FIELDS, count)
@@ -383,24 +330,27 @@ def _set_aside_empty(con: duckdb.DuckDBPyConnection, plan: list[tuple[Source, Re
 
 
 def _read_error(con: duckdb.DuckDBPyConnection, source: Source, exc: duckdb.Error,
-                reader: Reader) -> TraceCliError:
+                route: Route | None) -> TraceCliError:
     """Error path only: where the file went wrong, computed here (DuckDB's own line numbers can
-    be off by one)."""
-    if isinstance(exc, duckdb.ConstraintException):  # a record without a key the store needs
+    be off by one). A record with none of the reader's fields is a fault only where the reader
+    reads every record (`all`); routed, it is another reader's. No route: while labelling."""
+    fields = route.reader.columns if route and route.mode == "all" else None
+    if route and isinstance(exc, duckdb.ConstraintException):  # a record lacks a key the store needs
+        reader = route.reader
         required = [c for c in ("record_key", "trace_id", "span_id") if c in reader.columns]
         found = locate_bad_line(source, {c: reader.columns[c] for c in required}) if (
             required and source.container == "jsonl") else None
         where = f"{source.label}:{found[0]}" if found else source.label
         return BadInput(f"{where}: a record lacks {' / '.join(required) or 'its id'}")
     if source.container == "jsonl":
-        found = locate_bad_line(source, reader.columns)
+        found = locate_bad_line(source, fields)
     elif source.container == "json":
-        found = locate_bad_element(source, columns=reader.columns)
+        found = locate_bad_element(source, columns=fields)
     else:
         rows: list[int] = []
-        if NO_FIELDS in str(exc):
+        if route and NO_FIELDS in str(exc):
             with con.cursor() as fresh:  # outside the ingest's transaction, which failed
-                rows = _empty_rows(fresh, source, reader)[1]
+                rows = _empty_rows(fresh, source, route.reader)[1]
         if rows:
             return BadInput(f"{source.label}: row {rows[0]}: {NO_FIELDS}")
         group = locate_bad_row_group(source)
@@ -438,53 +388,97 @@ def ingest(
             sources = salvage.clean(con, sources, spool, rejects, skipped)
         blank = [s for s in sources if is_blank(s)]  # no records: nothing to detect or read
         result.files += len(blank)
-        plan = _plan([s for s in sources if s not in blank], format_name, skipped)
+        plan = _plan(con, [s for s in sources if s not in blank], format_name, skipped, rejects)
         if skipped is not None:
             _set_aside_empty(con, plan, skipped, rejects)
-            result.skipped, result.skipped_files = skipped.records, skipped.files
-            result.problems = skipped.problems
         if rejects is not None:
             rejects.flush()  # a rejects file that cannot be written stops the ingest before it begins
         registry.install_macros(con)
         if options.redact:
             redact.install(con)
-        before, bounded, reading = copy.deepcopy(result), False, _Reading(skip_bad=skip_bad)
-        try:
-            with _bounded_memory(con) as bounded:
-                try:
-                    ingest_id = _run(con, plan, sources, options, progress, result, reading)
-                except _LongLine:  # rolled back whole: once more, allowing long lines
-                    result, reading = copy.deepcopy(before), replace(reading, max_line=LONG_LINE)
-                    ingest_id = _run(con, plan, sources, options, progress, result, reading)
-        except duckdb.OutOfMemoryException:
-            # one huge record (a 50 MB line) needs more than the cap in one piece: the ingest
-            # rolled back whole, so it runs again with DuckDB's own limit
-            if not bounded:
-                raise
-            result = before
-            ingest_id = _run(con, plan, sources, options, progress, result, reading)
+
+        def relabel(plan: list[Step], source: Source) -> list[Step]:
+            """The plan with `source` labelled record by record."""
+            at = next(i for i, step in enumerate(plan) if step[0] is source)
+            rest = [step for step in plan[at:] if step[0] is not source]
+            return plan[:at] + _plan(con, [source], None, skipped, rejects,
+                                     frozenset([source.path])) + rest
+
+        ingest_id, result = _run_all(con, plan, sources, options, progress, result,
+                                     _Reading(skip_bad=skip_bad), relabel)
+        if skipped is not None:
+            result.skipped, result.skipped_files = skipped.records, skipped.files
+            result.problems = skipped.problems
         _settle_stored(con, ingest_id)
     result.duplicates = result.records - result.spans_added - result.feedback_added
     result.seconds = time.perf_counter() - started
     return result
 
 
-def _plan(sources: list[Source], format_name: str | None,
-          skipped: salvage.Skipped | None) -> list[tuple[Source, Reader]]:
-    """Each file with its reader. A file whose format cannot be told fails the ingest, or with
-    --skip-bad (`skipped`) is set aside like any other unreadable file."""
+def _plan(con: duckdb.DuckDBPyConnection, sources: list[Source], format_name: str | None,
+          skipped: salvage.Skipped | None, rejects: BinaryIO | None,
+          labelled: frozenset[str] = frozenset()) -> list[Step]:
+    """Each file with its readers (tracecli.ingest.routing), or with the one `format_name`
+    names. A file whose records no reader claims fails the ingest, or with --skip-bad
+    (`skipped`) those records are set aside; an unreadable file is set aside whole. Files in
+    `labelled` (paths) are labelled record by record."""
     if format_name:
-        return [(source, registry.by_name(format_name)) for source in sources]
-    plan: list[tuple[Source, Reader]] = []
+        reader = registry.by_name(format_name)
+        return [(source, Route(reader, "all")) for source in sources]
+    plan: list[Step] = []
     for source in sources:
-        found = (registry.detect(peek_records(source), source.label) if skipped is None
-                 else salvage.detect(source, skipped))
-        if found is not None:
-            plan.append((source, found))
+        try:
+            plan.extend((source, route) for route in _routes(con, source, skipped, rejects,
+                                                             source.path in labelled))
+        except BadInput as exc:
+            if skipped is None:
+                raise
+            skipped.skip_file(source.label, exc)
     return plan
 
 
-def _run(con: duckdb.DuckDBPyConnection, plan: list[tuple[Source, Reader]], sources: list[Source],
+def _routes(con: duckdb.DuckDBPyConnection, source: Source, skipped: salvage.Skipped | None,
+            rejects: BinaryIO | None, whole: bool) -> list[Route]:
+    """One file's readers; a file DuckDB cannot read fails here, naming where."""
+    for max_line in (MAX_LINE, LONG_LINE):
+        try:
+            return routing.plan_file(con, source, whole=whole, max_line=max_line,
+                                     skipped=skipped, rejects=rejects)
+        except duckdb.Error as exc:
+            if "maximum_object_size" in str(exc) and max_line < LONG_LINE:
+                continue
+            if isinstance(exc, READ_ERRORS) or source.container == "parquet":
+                raise _read_error(con, source, exc, None) from exc
+            raise
+    raise AssertionError("unreachable")
+
+
+def _run_all(con: duckdb.DuckDBPyConnection, plan: list[Step], sources: list[Source],
+             options: ReadOptions, progress: Progress | None, result: IngestResult,
+             reading: _Reading, relabel: Callable[[list[Step], Source], list[Step]]
+             ) -> tuple[int, IngestResult]:
+    """`_run`, again from the start (it rolled back whole) as often as it asks, each time
+    with what it lacked: long lines allowed; a file of mixed formats labelled record by
+    record; DuckDB's own memory limit, when one huge record needs more than the ingest's cap
+    in one piece. Returns the ingest's id and its result."""
+    before, capped = copy.deepcopy(result), True
+    while True:
+        bounded = False
+        try:
+            with _bounded_memory(con) if capped else nullcontext(False) as bounded:
+                return _run(con, plan, sources, options, progress, result, reading), result
+        except _LongLine:
+            reading = replace(reading, max_line=LONG_LINE)
+        except _Relabel as mixed:
+            plan = relabel(plan, mixed.source)
+        except duckdb.OutOfMemoryException:
+            if not bounded:
+                raise
+            capped = False
+        result = copy.deepcopy(before)
+
+
+def _run(con: duckdb.DuckDBPyConnection, plan: list[Step], sources: list[Source],
          options: ReadOptions, progress: Progress | None, result: IngestResult,
          reading: _Reading) -> int:
     """The whole ingest, in one transaction; returns its id. However it fails (a bad record,
@@ -504,21 +498,24 @@ def _run(con: duckdb.DuckDBPyConnection, plan: list[tuple[Source, Reader]], sour
     return ingest_id
 
 
-def _steps(con: duckdb.DuckDBPyConnection, plan: list[tuple[Source, Reader]],
+def _steps(con: duckdb.DuckDBPyConnection, plan: list[Step],
            sources: list[Source], options: ReadOptions, progress: Progress | None,
            result: IngestResult, reading: _Reading) -> int:
     """Everything an ingest writes, inside its transaction; returns its id."""
     ingest_id = _next_ingest_id(con)
     total_bytes = sum(s.size for s in sources)
-    for source, reader in plan:
+    read: set[str] = set()
+    for source, route in plan:
         if progress:
             progress(source, result.bytes, total_bytes)
-        n = _stage(con, source, reader, options, ingest_id, reading)
+        n = _stage(con, source, route, options, ingest_id, reading)
         result.records += n
-        result.by_format[reader.name] += n
-        result.files += 1
-        result.bytes += source.size
-    for table in sorted({reader.table for _, reader in plan}):
+        result.by_format[route.reader.name] += n
+        if source.path not in read:
+            read.add(source.path)
+            result.files += 1
+            result.bytes += source.size
+    for table in sorted({route.reader.table for _, route in plan}):
         _drop_duplicates(con, table, ingest_id)
     result.spans_added, result.feedback_added = _rows_of_ingest(con, ingest_id)
     pricing.price_missing(con, ingest_id)

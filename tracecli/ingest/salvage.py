@@ -19,8 +19,6 @@ import duckdb
 
 from tracecli.errors import BadInput
 from tracecli.ingest import inputs as sources
-from tracecli.ingest.formats import registry
-from tracecli.ingest.formats.base import Reader
 from tracecli.ingest.inputs import READ_ERRORS, Source
 from tracecli.sql.template import fill, literal
 
@@ -42,9 +40,13 @@ class Skipped:
 
     def note_many(self, wheres: list[str], what: str, count: int) -> None:
         """`count` records set aside for one reason, the first few of them named (`wheres`)."""
-        for where in wheres:
+        self.note_each([(where, what) for where in wheres], count)
+
+    def note_each(self, found: list[tuple[str, str]], count: int) -> None:
+        """`count` records set aside, the first few named, each with its reason (`found`)."""
+        for where, what in found:
             self.note(where, what)
-        self.noted += count - len(wheres)
+        self.noted += count - len(found)
         self.records += count
 
     def skip_file(self, label: str, exc: BadInput) -> None:
@@ -76,15 +78,6 @@ def clean(con: duckdb.DuckDBPyConnection, found: list[Source], spool: str,
             continue
         kept.append(cleaned)
     return kept
-
-
-def detect(source: Source, skipped: Skipped) -> Reader | None:
-    """The file's reader; None when its format cannot be told, and the file is skipped."""
-    try:
-        return registry.detect(sources.peek_records(source), source.label)
-    except BadInput as exc:
-        skipped.skip_file(source.label, exc)
-        return None
 
 
 def set_aside_empty(source: Source, columns: dict[str, str], skipped: Skipped,

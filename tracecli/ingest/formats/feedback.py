@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from tracecli.ingest.formats.base import Keys, Reader, ReadOptions
+from tracecli.sql.template import fill
 
-from tracecli.ingest.formats.base import Reader, ReadOptions
-
-COLUMNS = {"id": "VARCHAR", "trace_id": "VARCHAR", "value": "VARCHAR", "weight": "VARCHAR",
+COLUMNS = {"id": "VARCHAR", "trace_id": "VARCHAR", "value": "JSON", "weight": "VARCHAR",
            "metadata": "JSON", "created_at": "VARCHAR"}
 _CALL_FIELDS = {"request", "response", "span_id", "ai_model", "model", "messages"}
 
 
-def detect(record: dict[str, Any]) -> bool:
-    value = record.get("value")
-    return (isinstance(record.get("trace_id"), str) and isinstance(value, int | float)
-            and not isinstance(value, bool) and not _CALL_FIELDS & set(record))
+def claims(k: Keys) -> str:
+    """A trace id and a number, and nothing of a call."""
+    return fill("({{trace}} AND {{number}} AND NOT {{call}})", trace=k.has("trace_id"),
+                number=k.is_a("value", "BIGINT", "UBIGINT", "DOUBLE"), call=k.has(*sorted(_CALL_FIELDS)))
 
 
 def select(options: ReadOptions) -> str:
@@ -37,7 +36,7 @@ WHERE trace_id IS NOT NULL
 READER = Reader(
     name="feedback",
     description="User feedback on traces: Portkey feedback records {trace_id, value, weight, metadata}",
-    detect=detect,
+    claims=claims,
     columns=COLUMNS,
     select=select,
     table="feedback",

@@ -10,9 +10,7 @@ GUARDRAIL. Usage is `usageDetails` (or legacy `usage` / `promptTokens`...), cost
 
 from __future__ import annotations
 
-from typing import Any
-
-from tracecli.ingest.formats.base import CALL_USAGE, Reader, ReadOptions
+from tracecli.ingest.formats.base import CALL_USAGE, Keys, Reader, ReadOptions
 from tracecli.sql.template import fill, ident, literal
 
 # Observation fields the mapping reads, as (camelCase, snake_case): as text, and as JSON.
@@ -35,12 +33,13 @@ TYPES = {"GENERATION", "SPAN", "EVENT", "AGENT", "TOOL", "CHAIN", "RETRIEVER", "
          "EMBEDDING", "GUARDRAIL"}
 
 
-def detect(record: dict[str, Any]) -> bool:
-    if isinstance(record.get("observations"), list) and (
-            isinstance(record.get("trace"), dict) or "timestamp" in record):
-        return True
-    return record.get("type") in TYPES and ("traceId" in record or "trace_id" in record) and (
-        "startTime" in record or "start_time" in record)
+def claims(k: Keys) -> str:
+    """A download (a trace with its observations), or an observation of a known type."""
+    download = fill("({{list}} AND ({{trace}} OR {{when}}))", list=k.is_a("observations", "ARRAY"),
+                    trace=k.is_a("trace", "OBJECT"), when=k.has("timestamp"))
+    observation = fill("({{type}} AND {{trace}} AND {{when}})", type=k.one_of("type", TYPES),
+                       trace=k.has("traceId", "trace_id"), when=k.has("startTime", "start_time"))
+    return fill("({{download}} OR {{observation}})", download=download, observation=observation)
 
 
 def _get(camel: str, snake: str) -> str:
@@ -161,7 +160,7 @@ def select(options: ReadOptions) -> str:
 READER = Reader(
     name="langfuse",
     description="Langfuse trace downloads ({trace, observations}) and observation exports",
-    detect=detect,
+    claims=claims,
     columns=COLUMNS,
     select=select,
 )

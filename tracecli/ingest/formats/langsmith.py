@@ -8,9 +8,8 @@ in `inputs.messages` and generations in `outputs.generations`, or OpenAI bodies 
 
 from __future__ import annotations
 
-from typing import Any
-
-from tracecli.ingest.formats.base import Reader, ReadOptions
+from tracecli.ingest.formats.base import Keys, Reader, ReadOptions
+from tracecli.sql.template import fill
 
 _TEXT = ["id", "trace_id", "parent_run_id", "dotted_order", "name", "run_type", "start_time",
          "end_time", "error", "status", "prompt_tokens", "completion_tokens", "total_tokens",
@@ -21,9 +20,10 @@ COLUMNS = {**{c: "VARCHAR" for c in _TEXT}, **{c: "JSON" for c in _JSON}}
 RUN_TYPES = {"llm", "chain", "tool", "retriever", "embedding", "prompt", "parser"}
 
 
-def detect(record: dict[str, Any]) -> bool:
-    return record.get("run_type") in RUN_TYPES and "id" in record and (
-        "dotted_order" in record or "parent_run_id" in record or "trace_id" in record)
+def claims(k: Keys) -> str:
+    """A run: its run_type, its id, and where it sits in its trace."""
+    return fill("({{type}} AND {{id}} AND {{place}})", type=k.one_of("run_type", RUN_TYPES),
+                id=k.has("id"), place=k.has("dotted_order", "parent_run_id", "trace_id"))
 
 
 def select(options: ReadOptions) -> str:
@@ -125,7 +125,7 @@ READER = Reader(
     name="langsmith",
     description="LangSmith runs (JSONL or Parquet bulk export): run_type, parent_run_id, "
                 "dotted_order, LangChain messages, usage and cost",
-    detect=detect,
+    claims=claims,
     columns=COLUMNS,
     select=select,
     row_per_record=True,

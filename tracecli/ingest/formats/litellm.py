@@ -8,9 +8,8 @@ strings and `cache_hit` as "True"/"False"/"None"."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from tracecli.ingest.formats.base import Reader, ReadOptions
+from tracecli.ingest.formats.base import Keys, Reader, ReadOptions
+from tracecli.sql.template import fill
 
 _TEXT = ["id", "litellm_call_id", "request_id", "trace_id", "session_id", "call_type", "status",
          "response_cost", "spend", "custom_llm_provider", "total_tokens", "prompt_tokens",
@@ -25,11 +24,13 @@ _PAYLOAD = {"response_cost", "custom_llm_provider", "model_group", "call_type", 
             "endTime", "litellm_call_id", "model_parameters", "hidden_params", "error_str"}
 
 
-def detect(record: dict[str, Any]) -> bool:
-    keys = set(record)
-    if "request_id" in keys and "spend" in keys and ("startTime" in keys or "call_type" in keys):
-        return True  # a SpendLogs row
-    return len(keys & _PAYLOAD) >= 3 and ("startTime" in keys or "litellm_call_id" in keys)
+def claims(k: Keys) -> str:
+    """A SpendLogs row, or three of the StandardLoggingPayload's own fields."""
+    spend_log = fill("({{id}} AND {{spend}} AND {{when}})", id=k.has("request_id"),
+                     spend=k.has("spend"), when=k.has("startTime", "call_type"))
+    payload = fill("({{count}} >= 3 AND {{when}})", count=k.count(sorted(_PAYLOAD)),
+                   when=k.has("startTime", "litellm_call_id"))
+    return fill("({{spend_log}} OR {{payload}})", spend_log=spend_log, payload=payload)
 
 
 def select(options: ReadOptions) -> str:
@@ -107,7 +108,7 @@ READER = Reader(
     name="litellm",
     description="LiteLLM StandardLoggingPayload (JSONL, or one .json object per file as the "
                 "S3/GCS loggers write) and SpendLogs rows",
-    detect=detect,
+    claims=claims,
     columns=COLUMNS,
     select=select,
     row_per_record=True,

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from tracecli.ingest.formats.base import Reader, ReadOptions
+from tracecli.ingest.formats.base import Keys, Reader, ReadOptions
+from tracecli.sql.template import fill, literal
 
 _TEXT = ["id", "request_id", "trace_id", "span_id", "parent_span_id", "name", "timestamp",
          "created_at", "start_time", "latency_ms", "duration_ms", "provider", "model", "cost",
@@ -13,17 +12,22 @@ _JSON = ["request", "response", "metadata", "tags"]
 COLUMNS = {**{c: "VARCHAR" for c in _TEXT}, **{c: "JSON" for c in _JSON}}
 
 
-def _looks_like_body(value: Any, keys: set[str]) -> bool:
-    if isinstance(value, str):
-        return value.lstrip().startswith("{") and any(f'"{k}"' in value for k in keys)
-    return isinstance(value, dict) and bool(keys & set(value))
+def _body_with(k: Keys, key: str, fields: list[str]) -> str:
+    """SQL: the key holds a JSON object (or JSON text of one) with any of `fields`."""
+    return fill(_BODY_WITH, v=k.json(key), fields="[" + ", ".join(literal(f) for f in fields) + "]")
 
 
-def detect(record: dict[str, Any]) -> bool:
-    return _looks_like_body(record.get("request"), {"messages", "input", "model"}) and (
-        _looks_like_body(record.get("response"), {"choices", "output", "error", "data", "usage"})
-        or record.get("response") is None
-    )
+_BODY_WITH = """coalesce(len(list_intersect(json_keys(CASE json_type({{v}}) WHEN 'OBJECT' THEN {{v}}
+  WHEN 'VARCHAR' THEN CASE WHEN json_type(TRY_CAST({{v}}->>'$' AS JSON)) = 'OBJECT'
+                           THEN TRY_CAST({{v}}->>'$' AS JSON) END END), {{fields}})) > 0, false)"""
+
+
+def claims(k: Keys) -> str:
+    """An OpenAI request body, and a response body or none."""
+    return fill("({{request}} AND ({{response}} OR NOT {{answered}}))",
+                request=_body_with(k, "request", ["input", "messages", "model"]),
+                response=_body_with(k, "response", ["choices", "data", "error", "output", "usage"]),
+                answered=k.has("response"))
 
 
 def select(options: ReadOptions) -> str:
@@ -73,7 +77,7 @@ FROM k
 READER = Reader(
     name="openai",
     description="Generic gateway rows: {trace_id, request: <OpenAI body>, response: <OpenAI body>, ...}",
-    detect=detect,
+    claims=claims,
     columns=COLUMNS,
     select=select,
     row_per_record=True,

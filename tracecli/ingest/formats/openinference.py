@@ -9,22 +9,15 @@ column per attribute, message lists nested ([{"message.role": ..., "message.tool
 
 from __future__ import annotations
 
-from typing import Any
-
 from tracecli.ingest.formats import otel_attributes as otel
 from tracecli.ingest.formats import otlp
-from tracecli.ingest.formats.base import Reader, ReadOptions
+from tracecli.ingest.formats.base import Keys, Reader, ReadOptions
 from tracecli.sql.template import fill, ident, literal
-
-
-def detect(record: dict[str, Any]) -> bool:
-    return otlp.detect_otlp(record) and otlp.mentions_openinference(record)
-
 
 OTLP_READER = Reader(
     name="openinference",
     description="OpenInference spans (openinference instrumentations, Arize Phoenix) in OTLP JSON",
-    detect=detect,
+    claims=otlp.claims_openinference,
     columns=otlp.COLUMNS,
     select=otlp.select,
 )
@@ -50,12 +43,13 @@ COLUMNS = {**{c: "VARCHAR" for c in _TEXT}, "context": "JSON", "attributes": "JS
            "events": "JSON", **{f"attributes.{k}": "JSON" for k in ATTRIBUTES}}
 
 
-def detect_phoenix(record: dict[str, Any]) -> bool:
-    if "context.span_id" in record and "span_kind" in record:
-        return True
-    context = record.get("context")
-    return isinstance(context, dict) and "span_id" in context and (
-        "span_kind" in record or "attributes" in record) and "resourceSpans" not in record
+def claims_phoenix(k: Keys) -> str:
+    """A span row (`context.span_id` and `span_kind`) or a JSON span with a `context` object."""
+    row = fill("({{id}} AND {{kind}})", id=k.has("context.span_id"), kind=k.has("span_kind"))
+    span = fill("""({{context}} AND json_exists({{v}}, '$.span_id') AND ({{kind}} OR {{attributes}})
+  AND NOT {{otlp}})""", context=k.is_a("context", "OBJECT"), v=k.json("context"),
+                kind=k.has("span_kind"), attributes=k.has("attributes"), otlp=k.has("resourceSpans"))
+    return fill("({{row}} OR {{span}})", row=row, span=span)
 
 
 # Phoenix's attribute columns as entries {key, value}, as the JSON spans' attributes become.
@@ -106,7 +100,7 @@ PHOENIX_READER = Reader(
     name="phoenix",
     description="Arize Phoenix span exports (Parquet or JSON spans with context.span_id, "
                 "span_kind, attributes.*)",
-    detect=detect_phoenix,
+    claims=claims_phoenix,
     columns=COLUMNS,
     select=_select_phoenix,
 )

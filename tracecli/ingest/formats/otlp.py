@@ -13,12 +13,9 @@ become `content` rows, joined to their span by trace and span id (tracecli.inges
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from tracecli.ingest.formats import otel_attributes as otel
-from tracecli.ingest.formats.base import Reader, ReadOptions
-from tracecli.sql.template import fill
+from tracecli.ingest.formats.base import Keys, Reader, ReadOptions
+from tracecli.sql.template import fill, literal
 
 _JSON = ["resourceSpans", "resourceLogs", "attributes", "status", "events", "startTimeUnixNano",
          "endTimeUnixNano", "start_time_unix_nano", "end_time_unix_nano"]
@@ -28,23 +25,22 @@ COLUMNS = {**{c: "JSON" for c in _JSON}, **{c: "VARCHAR" for c in _TEXT}}
 _OI_MARKERS = ("openinference.span.kind", "llm.model_name", "llm.input_messages", "llm.token_count")
 
 
-def _is_envelope(record: dict[str, Any]) -> bool:
-    return isinstance(record.get("resourceSpans"), list) or isinstance(record.get("resourceLogs"), list)
+def claims(k: Keys) -> str:
+    """TracesData or LogsData, or a bare span: ids, and nanosecond times or an attribute list."""
+    envelope = fill("({{spans}} OR {{logs}})", spans=k.is_a("resourceSpans", "ARRAY"),
+                    logs=k.is_a("resourceLogs", "ARRAY"))
+    span = fill("({{ids}} AND ({{times}} OR {{attributes}}))", ids=k.has("traceId", "trace_id"),
+                times=k.has("startTimeUnixNano", "start_time_unix_nano"),
+                attributes=k.is_a("attributes", "ARRAY"))
+    return fill("({{envelope}} OR {{span}})", envelope=envelope, span=span)
 
 
-def _is_bare_span(record: dict[str, Any]) -> bool:
-    return ("traceId" in record or "trace_id" in record) and (
-        "startTimeUnixNano" in record or "start_time_unix_nano" in record
-        or isinstance(record.get("attributes"), list))
-
-
-def mentions_openinference(record: dict[str, Any]) -> bool:
-    text = json.dumps(record)[:1_000_000]
-    return any(f'"{marker}' in text for marker in _OI_MARKERS)
-
-
-def detect_otlp(record: dict[str, Any]) -> bool:
-    return _is_envelope(record) or _is_bare_span(record)
+def claims_openinference(k: Keys) -> str:
+    """OTLP whose spans carry OpenInference attributes."""
+    found = " OR ".join(fill("contains(CAST({{v}} AS VARCHAR), {{marker}})", v=k.json(key),
+                             marker=literal(f'"{marker}'))
+                        for key in ("resourceSpans", "attributes") for marker in _OI_MARKERS)
+    return fill("({{otlp}} AND coalesce({{found}}, false))", otlp=claims(k), found=found)
 
 
 _SPANS = """
@@ -179,7 +175,7 @@ READER = Reader(
     name="otlp",
     description="OpenTelemetry OTLP JSON (collector file exporter, or a span array) with GenAI "
                 "semantic conventions; GenAI content log records joined to their spans",
-    detect=detect_otlp,
+    claims=claims,
     columns=COLUMNS,
     select=select,
 )

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from tracecli.ingest.formats.base import Reader, ReadOptions
+from tracecli.ingest.formats.base import Keys, Reader, ReadOptions
 from tracecli.sql.template import fill, ident, literal
 
 # Row fields as Portkey names them in its log export ("Available Export Fields" at
@@ -25,11 +23,15 @@ _MARKERS = {"ai_model", "ai_org", "ai_provider", "req_units", "res_units", "resp
             "cache_status", "retry_success_count", "is_success", "total_units"}
 
 
-def detect(record: dict[str, Any]) -> bool:
-    keys = set(record)
-    if isinstance(record.get("metrics"), dict):
-        keys |= set(record["metrics"])
-    return len(keys & _MARKERS) >= 2
+def claims(k: Keys) -> str:
+    """Two of Portkey's own fields, at the top or inside `metrics`."""
+    markers = sorted(_MARKERS)
+    top = ", ".join(fill("CASE WHEN {{has}} THEN {{name}} END", has=k.has(m), name=literal(m))
+                    for m in markers)
+    return fill("""len(list_distinct(list_concat(list_filter([{{top}}], lambda m: m IS NOT NULL),
+  CASE WHEN {{object}} THEN list_intersect(json_keys({{metrics}}), {{markers}}) ELSE [] END))) >= 2""",
+                top=top, object=k.is_a("metrics", "OBJECT"), metrics=k.json("metrics"),
+                markers="[" + ", ".join(literal(m) for m in markers) + "]")
 
 
 def _field(name: str) -> str:
@@ -123,7 +125,7 @@ def select(options: ReadOptions) -> str:
 READER = Reader(
     name="portkey",
     description="Portkey gateway log exports (JSONL rows or single-log objects)",
-    detect=detect,
+    claims=claims,
     columns=COLUMNS,
     select=select,
     row_per_record=True,

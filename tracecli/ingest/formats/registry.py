@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import duckdb
 
 from tracecli.errors import BadInput
@@ -45,14 +43,3 @@ def by_name(name: str) -> Reader:
         if reader.name == name:
             return reader
     raise BadInput(f"unknown format {name!r}; known: {', '.join(r.name for r in READERS)}")
-
-
-def detect(records: list[dict[str, Any]], label: str) -> Reader:
-    """The first reader that recognises the file's first records."""
-    for record in records:
-        for reader in READERS:
-            if reader.detect(record):
-                return reader
-    tried = ", ".join(r.name for r in READERS)
-    what = "no JSON object records found" if not records else "record shape not recognised"
-    raise BadInput(f"{label}: cannot detect the log format ({what}; tried {tried}); use --format")

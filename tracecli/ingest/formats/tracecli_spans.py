@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from tracecli.ingest.formats.base import Reader, ReadOptions
+from tracecli.ingest.formats.base import Keys, Reader, ReadOptions
 from tracecli.sql.template import fill
 from tracecli.store.schema import SPAN_COLUMNS
 
@@ -17,8 +15,9 @@ _NUMERIC = {"duration_ms": "tc_num", "cost_usd": "tc_num", "http_status": "tc_in
             "total_tokens": "tc_tokens", "retries": "tc_int32", "source_row": "tc_int"}
 
 
-def detect(record: dict[str, Any]) -> bool:
-    return {"record_key", "trace_id", "span_id", "source_format"} <= set(record)
+def claims(k: Keys) -> str:
+    """The columns only an export of tracecli's own carries, with the ids every span has."""
+    return " AND ".join(k.has(c) for c in ("record_key", "trace_id", "span_id", "source_format"))
 
 
 def _expr(column: str) -> str:
@@ -50,7 +49,7 @@ def select(options: ReadOptions) -> str:
 READER = Reader(
     name="tracecli",
     description="tracecli's own canonical span JSONL (`tracecli spans --format jsonl`)",
-    detect=detect,
+    claims=claims,
     columns=COLUMNS,
     select=select,
     row_per_record=True,
