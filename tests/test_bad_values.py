@@ -180,12 +180,12 @@ def test_parquet_row_of_nulls_is_bad_input(cli, isolated_store, tmp_path) -> Non
     rows = reference_rows()
     path = _portkey_parquet(tmp_path / "nulls.parquet", [rows[0], rows[1], None, rows[2], None])
     fails_as_bad_input(cli, isolated_store, str(path),
-                       expected="nulls.parquet: row 3: record has none of the fields this format reads")
+                       expected="nulls.parquet: row 3: cannot detect the log format")
     result = cli("ingest", "--skip-bad", str(path))
     assert result.exit_code == 0, result.output
     assert "skipped 2 bad record(s)" in result.stderr
-    assert "nulls.parquet: row 3: record has none" in result.stderr
-    assert "nulls.parquet: row 5: record has none" in result.stderr
+    assert "nulls.parquet: row 3: cannot detect the log format" in result.stderr
+    assert "nulls.parquet: row 5: cannot detect the log format" in result.stderr
     assert query(isolated_store, "SELECT count(*) FROM spans") == [(3,)]
     phantom = hashlib.md5(b"").hexdigest()
     assert query(isolated_store, f"SELECT count(*) FROM spans WHERE trace_id = '{phantom}'") == [(0,)]
@@ -195,10 +195,10 @@ def test_json_array_element_with_no_fields_is_named(cli, isolated_store, tmp_pat
     rows = reference_rows()
     path = tmp_path / "array.json"
     path.write_text(json.dumps([rows[0], {}, rows[1]]))
-    fails_as_bad_input(cli, isolated_store, str(path), expected="array.json: element 2: record has none")
+    fails_as_bad_input(cli, isolated_store, str(path), expected="array.json: element 2: cannot detect the log format")
     result = cli("ingest", "--skip-bad", str(path))
     assert result.exit_code == 0 and "skipped 1 bad record(s)" in result.stderr, result.output
-    assert "array.json: element 2: record has none" in result.stderr
+    assert "array.json: element 2: cannot detect the log format" in result.stderr
 
 
 # --- 4. integers out of their column's range -----------------------------------------------
@@ -246,7 +246,7 @@ def test_mixed_file_keeps_every_good_line_with_skip_bad(cli, isolated_store, tmp
     assert result.exit_code == 0, result.output
     assert "skipped 2 bad record(s)" in result.stderr
     assert "mixed.jsonl:2: not valid JSON" in result.stderr
-    assert "mixed.jsonl:4: record has none of the fields this format reads" in result.stderr
+    assert "mixed.jsonl:4: cannot detect the log format" in result.stderr
     assert rejects.read_text() == "garbage {\n{}\n"
     stored = dict(query(isolated_store, "SELECT record_key, http_status FROM spans"))
     assert sorted(stored) == sorted(f"portkey:{r['id']}" for r in rows)

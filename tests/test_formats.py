@@ -43,6 +43,12 @@ CASES = [
      "langsmith"),
     ("langfuse-download", "langfuse/trace_download.json", "lf-trace-7f3a2c91", "langfuse"),
     ("langfuse-export", "langfuse/observations.jsonl", "lf-trace-b81d0e55", "langfuse"),
+    ("mlflow", "mlflow/traces.jsonl", "tr-3f6a0c2d9b8e4f71a5c3d2e1f0b9a8c7", "mlflow"),
+    ("mlflow-v2", "mlflow/trace_v2.json", "tr-5b8c2e4f1d0a4b93c7e5f4a3b2d1c0e9", "mlflow"),
+    ("openai-agents-body", "openai_agents/ingest_body.json", "trace_639301ed886854a038d7e219cd0bf4d4",
+     "openai-agents"),
+    ("openai-agents-items", "openai_agents/items.jsonl", "trace_413321b8f0f49c944592326c4e16b79c",
+     "openai-agents"),
 ]
 IDS = [c[0] for c in CASES]
 
@@ -144,10 +150,12 @@ def test_all_spans_keeps_framework_noise(cli: Invoke, stored: Stored) -> None:
 
 def test_a_directory_of_every_format_ingests_in_one_command(cli: Invoke, stored: Stored) -> None:
     summary = fixture_store(stored, ".")  # the store tests/test_toolcalls.py also reads
-    for name in ("otlp", "openinference", "phoenix", "litellm", "langsmith", "langfuse"):
+    for name in ("otlp", "openinference", "phoenix", "litellm", "langsmith", "langfuse", "mlflow",
+                 "openai-agents"):
         assert re.search(rf"\d+ {name}\b", summary), summary
     listed = json.loads(cli("traces", "--format", "json", "--limit", "100").stdout)
-    reference = [t for t in listed if t["llm_calls"] == 4]
+    # every case's run is priced; the Responses-model run of the Agents SDK logs no model
+    reference = [t for t in listed if t["llm_calls"] == 4 and not t["unpriced_calls"]]
     assert len(reference) == len(CASES)
     assert {t["tool_calls"] for t in reference} == {3}
     assert {t["total_tokens"] for t in reference} == {TOTAL_TOKENS}
@@ -204,7 +212,8 @@ def test_spend_logs_cache_hit_string(cli: Invoke, stored: Stored) -> None:
 def test_format_override_and_listing(cli: Invoke) -> None:
     listed = json.loads(cli("formats", "--format", "json").stdout)
     names = [r["name"] for r in listed]
-    for name in ("otlp", "openinference", "phoenix", "litellm", "langsmith", "langfuse"):
+    for name in ("otlp", "openinference", "phoenix", "litellm", "langsmith", "langfuse", "mlflow",
+                 "openai-agents"):
         assert name in names
     assert all(r["description"] for r in listed)
     result = cli("ingest", "--format", "langfuse", str(FORMATS / "langfuse" / "observations.jsonl"))

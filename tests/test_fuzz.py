@@ -55,6 +55,12 @@ KEYS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
     "otlp": {"traceId": ids, "spanId": ids},
     "openai": {"id": ids},
     "feedback": {"trace_id": ids, "value": numbers},
+    "openai-agents": {"object": st.sampled_from(["trace.span", "trace"]), "id": ids, "trace_id": ids},
+    "mlflow": {"info": st.fixed_dictionaries({"trace_id": ids}, optional={"tags": json_values}),
+               "data": st.fixed_dictionaries({"spans": st.lists(st.fixed_dictionaries(
+                   {"span_id": ids, "trace_id": ids}, optional={"attributes": json_values,
+                                                             "parent_span_id": ids}),
+                   max_size=3)})},
 }
 # OTLP records are spans on their own or inside the resourceSpans envelope
 ENVELOPED = {"otlp", "openinference"}

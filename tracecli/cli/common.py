@@ -135,7 +135,7 @@ def guarded(func: F) -> F:
         except KeyboardInterrupt as exc:
             _interrupted(env, getattr(exc, "note", ""))
         except BrokenPipeError:
-            _silence_broken_pipe(env)
+            silence_broken_pipe(env)
             raise typer.Exit(0) from None
         except Exception as exc:
             if env.debug:
@@ -178,7 +178,7 @@ def _store_problem(exc: Exception, kwargs: dict[str, Any]) -> TraceCliError | No
     return store_problem(exc, path)
 
 
-def _silence_broken_pipe(env: Environment) -> None:
+def silence_broken_pipe(env: Environment) -> None:
     """The reader went away (`| head`): stop quietly, without Python's flush-time complaint."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from tracecli import __version__
-from tracecli.cli import cost, formats, ingest, replay, show, spans, traces
+from tracecli.cli import cost, export, formats, ingest, replay, show, spans, traces
 from tracecli.environment import Environment
 from tracecli.errors import INTERRUPTED
 
@@ -50,6 +50,7 @@ app.command("show")(show.show)
 app.command("cost")(cost.cost)
 app.command("replay")(replay.replay)
 app.command("spans")(spans.spans)
+app.command("export")(export.export)
 app.command("formats")(formats.formats)
 
 

@@ -16,7 +16,7 @@ def show(
     trace_id: Annotated[str, typer.Argument(metavar="TRACE_ID", help="Trace id, or a unique prefix of one.")],
     db: DbOption = None,
     from_: FromOption = None,
-    full: Annotated[bool, typer.Option("--full", help="Add every message sent and received.")] = False,
+    full: Annotated[bool, typer.Option("--full", help="Add every message sent and received, and what the instrumentation recorded (resource, scope, attributes).")] = False,
     all_spans: Annotated[bool, typer.Option("--all-spans", help="Keep framework spans that hold no "
                                             "LLM call, tool call or error.")] = False,
     fmt: FormatOption = OutputFormat.table,

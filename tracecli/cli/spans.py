@@ -1,4 +1,5 @@
-"""`tracecli spans`: the canonical span rows — also tracecli's own export format."""
+"""`tracecli spans`: the canonical span rows, as `tracecli ingest` reads them back (`tracecli export`
+writes the whole store, feedback included)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ def spans(
     limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many (0 = all).")] = 0,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
-    """List spans. `--format jsonl` is the lossless export that `tracecli ingest` reads back."""
+    """List spans. `--format jsonl` writes them as `tracecli ingest` reads them back.
+
+    `tracecli export` writes the whole store: every span, and the feedback too."""
     from tracecli.cli.common import check_limit, environment, read_store
     from tracecli.read.listing import list_spans, resolve_trace_id
     from tracecli.render import columns

@@ -89,9 +89,9 @@ ORDER BY is_total, cost_usd DESC, grp"""
 _GROUPS_ONLY = """SELECT {{group}} AS grp, {{sums}} FROM {{source}} s WHERE {{where}}
 GROUP BY grp ORDER BY cost_usd DESC, grp"""
 _TOTAL = "SELECT 'TOTAL' AS grp, {{sums}} FROM {{source}} s WHERE {{where}}"
-# Every key=value tag of a span as its own row (e), a span without tags as one row with none.
-_EVERY_TAG = """(SELECT *, unnest(CASE WHEN cardinality(metadata) > 0 THEN map_entries(metadata)
-                                  ELSE [NULL] END) AS e FROM {{spans}})"""
+# Every key=value tag a user set on a span as its own row (e), a span without any as one row with none.
+_EVERY_TAG = """(SELECT *, unnest(CASE WHEN cardinality(tags) > 0 THEN map_entries(tags) ELSE [NULL] END) AS e
+  FROM (SELECT *, tc_user_tags(metadata) AS tags FROM {{spans}}))"""
 _TAGGED = "coalesce(map_extract_value(s.metadata, $group_tag_key), '(none)')"
 _TAG_PAIR = "coalesce(e.key || '=' || e.value, '(none)')"
 

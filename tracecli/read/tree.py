@@ -21,7 +21,7 @@ from tracecli.read.listing import (
 )
 from tracecli.read.messages import assistant_text, call_signature, request_messages
 from tracecli.sql import toolcalls
-from tracecli.sql.macros import CALL_KINDS
+from tracecli.sql.macros import CALL_KINDS, is_system_key
 from tracecli.sql.template import fill
 from tracecli.store.schema import trace_key
 
@@ -61,6 +61,12 @@ class SpanNode:
     @property
     def output_text(self) -> str | None:
         return assistant_text(self.span.get("response"))
+
+    @property
+    def system_attributes(self) -> dict[str, str]:
+        """What the instrumentation recorded about the span (resource, scope, attributes): kept
+        in its metadata beside the user's tags, and never one of them."""
+        return {k: v for k, v in (self.span.get("metadata") or {}).items() if is_system_key(k)}
 
 
 @dataclass

@@ -13,14 +13,20 @@ from tracecli.read.messages import message_text
 from tracecli.read.tree import SpanNode, ToolCall, TraceTree
 from tracecli.render.output import cell, format_cost, format_ms
 from tracecli.render.text import one_line, safe
+from tracecli.sql.macros import RESOURCE_KEY, SCOPE_ATTRIBUTES_KEY, SCOPE_KEY
 
 PREVIEW = 160
+TAG_VALUE = 60  # a tag's value in the header is cut here: the header stays a few lines long
+# What the instrumentation recorded that most spans of a run share: `--full` shows it where it
+# changes, not on every span.
+SHARED = (RESOURCE_KEY, SCOPE_KEY, SCOPE_ATTRIBUTES_KEY)
 
 
 def render(tree: TraceTree, *, full: bool = False) -> Tree:
     root = Tree(_root_label(tree.summary), guide_style="dim")
+    shown: dict[str, str] = {}  # the shared values `--full` showed last, by key
     for node in tree.roots:
-        _add_node(root, node, full)
+        _add_node(root, node, full, shown)
     if tree.answer:
         label = Text("answer: ", style="bold green")
         label.append(one_line(tree.answer) if not full else safe(tree.answer))
@@ -46,9 +52,10 @@ def _root_label(s: dict[str, Any]) -> Text:
     status = s.get("status") or "ok"
     t.append(" · ")
     t.append(status, style="green" if status == "ok" else "bold red")
-    tags = s.get("tags") or {}
+    tags = s.get("tags") or {}  # the tags a user set (tracecli.store.summaries)
     if tags:
-        t.append(" · " + " ".join(f"{one_line(k)}={one_line(v)}" for k, v in tags.items()), style="dim")
+        t.append(" · " + " ".join(f"{one_line(k)}={one_line(v, TAG_VALUE)}" for k, v in tags.items()),
+                 style="dim")
     return t
 
 
@@ -70,8 +77,10 @@ def _cost_text(cost: Any, unpriced: Any) -> str | None:
     return text
 
 
-def _add_node(parent: Tree, node: SpanNode, full: bool) -> None:
+def _add_node(parent: Tree, node: SpanNode, full: bool, shown: dict[str, str]) -> None:
     branch = parent.add(_span_label(node))
+    if full:
+        _add_system_attributes(branch, node, shown)
     if full and node.is_call:
         for message in node.new_messages:
             branch.add(_message_label(message))
@@ -82,7 +91,20 @@ def _add_node(parent: Tree, node: SpanNode, full: bool) -> None:
         out.append(safe(node.output_text))
         branch.add(out)
     for child in node.children:
-        _add_node(branch, child, full)
+        _add_node(branch, child, full, shown)
+
+
+def _add_system_attributes(branch: Tree, node: SpanNode, shown: dict[str, str]) -> None:
+    """What the instrumentation recorded about the span, one line a key; the SHARED ones only
+    where they differ from those shown last."""
+    for key, value in node.system_attributes.items():
+        if key in SHARED:
+            if shown.get(key) == value:
+                continue
+            shown[key] = value
+        line = Text(f"{one_line(key)}: ", style="dim bold")
+        line.append(safe(value), style="dim")
+        branch.add(line)
 
 
 def _span_label(node: SpanNode) -> Text:

@@ -11,6 +11,24 @@ from tracecli.sql.template import literal
 # Spans that are model calls (priced, counted as calls, rolled up): the rest are steps around them.
 CALL_KINDS = ("llm", "embedding")
 
+# A span's metadata holds the tags a user set (Portkey metadata, LiteLLM request tags, Langfuse
+# trace tags and metadata, OpenInference tag.tags and metadata, Traceloop association
+# properties, session and user ids) and, under keys in OpenTelemetry's reserved `otel.`
+# namespace, what the instrumentation recorded: the resource, the instrumentation scope and
+# span attributes no column holds (framework dumps). Those are kept for `show --full` and JSON,
+# and are never tags: no header, trace summary or tag column shows them.
+SYSTEM_PREFIX = "otel."
+RESOURCE_KEY = "otel.resource"  # the resource's attributes, as a JSON object
+SCOPE_KEY = "otel.scope"  # the instrumentation scope: {name, version, attributes}
+SCOPE_ATTRIBUTES_KEY = "otel.scope.attributes"  # the scope's attributes alone, where only they are known
+ATTRIBUTES_KEY = "otel.attributes"  # span attributes, as a JSON object
+
+
+def is_system_key(key: str) -> bool:
+    """A metadata key the instrumentation set, not the user (the `tc_user_tags` rule)."""
+    return key.startswith(SYSTEM_PREFIX)
+
+
 MACROS = [
     f"CREATE OR REPLACE TEMP MACRO tc_is_call(kind) AS kind IN ({', '.join(map(literal, CALL_KINDS))})",
     # A call's total tokens: the logged total, else prompt + completion; NULL when none is known.
@@ -68,6 +86,12 @@ MACROS = [
     # A JSON string value as text; other JSON values as their JSON text.
     """CREATE OR REPLACE TEMP MACRO tc_text(x) AS
        CASE WHEN json_type(x) = 'VARCHAR' THEN x->>'$' ELSE CAST(x AS VARCHAR) END""",
+    # The tags a user set among a span's metadata (SYSTEM_PREFIX above says which are not); a map
+    # without such keys is returned as it is, which costs a fraction of rebuilding it.
+    f"""CREATE OR REPLACE TEMP MACRO tc_user_tags(m) AS
+       CASE WHEN len(list_filter(map_keys(m), lambda k: starts_with(k, {literal(SYSTEM_PREFIX)}))) = 0 THEN m
+            ELSE map_from_entries(list_filter(map_entries(m),
+                   lambda e: NOT starts_with(e.key, {literal(SYSTEM_PREFIX)}))) END""",
     # Drop NULL-valued entries so that tags read cleanly.
     """CREATE OR REPLACE TEMP MACRO tc_clean_map(m) AS
        CASE WHEN m IS NULL THEN NULL ELSE map_from_entries(list_filter(map_entries(m), lambda e: e.value IS NOT NULL)) END""",
@@ -78,7 +102,7 @@ MACROS = [
          list_filter(list_transform(json_extract(x, '$[*]'),
            lambda p: coalesce(p->>'text', CASE WHEN json_type(p) = 'VARCHAR' THEN p->>'$' END)),
            lambda t: t IS NOT NULL), '')
-       WHEN x IS NULL THEN NULL ELSE CAST(x AS VARCHAR) END""",
+       WHEN x IS NULL OR json_type(x) = 'NULL' THEN NULL ELSE CAST(x AS VARCHAR) END""",
 ]
 
 

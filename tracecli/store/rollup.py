@@ -32,7 +32,8 @@ SELECT CAST(s.start_time AS DATE) AS day, s.provider, s.model, s.kind,
 FROM s GROUP BY ALL
 UNION ALL BY NAME
 SELECT e.key AS tag_key, e.value AS tag_value, {{sums}}
-FROM (SELECT *, unnest(map_entries(metadata)) AS e FROM s WHERE cardinality(metadata) > 0) s
+FROM (SELECT *, unnest(map_entries(tags)) AS e FROM (SELECT *, tc_user_tags(metadata) AS tags FROM s)
+      WHERE cardinality(tags) > 0) s
 GROUP BY ALL
 """
 

@@ -24,10 +24,12 @@ _REBUILD_SUMMARY = """
 INSERT INTO trace_summary BY NAME
 -- the columns it needs only: a CTE read twice is materialized, and the bodies are most of a span
 WITH s AS NOT MATERIALIZED (SELECT trace_id, span_id, start_time, source_row, duration_ms, kind, model, prompt_tokens,
-                  completion_tokens, total_tokens, cost_usd, cost_source, status, metadata
+                  completion_tokens, total_tokens, cost_usd, cost_source, status,
+                  tc_user_tags(metadata) AS metadata
            FROM spans WHERE {{scope}}),
--- A trace's tags: per key, the value its earliest span gives. Most traces tag every span alike
--- (one hash, 64 bits, tells): their tags are that map; the others are unnested key by key.
+-- A trace's tags: per key, the value its earliest span gives, of the tags a user set (what the
+-- instrumentation recorded stays with the spans). Most traces tag every span alike (one hash,
+-- 64 bits, tells): their tags are that map; the others are unnested key by key.
 shapes AS (
   SELECT trace_id, min(hash(metadata)) = max(hash(metadata)) AS uniform, any_value(metadata) AS one
   FROM s WHERE metadata IS NOT NULL GROUP BY trace_id

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from tracecli.ingest.formats.base import Keys, Reader, ReadOptions
-from tracecli.sql.template import fill
+from tracecli.sql.template import fill, literal
 
+# source_file and source_row: a `tracecli export` line keeps pointing at the original source.
 COLUMNS = {"id": "VARCHAR", "trace_id": "VARCHAR", "value": "JSON", "weight": "VARCHAR",
-           "metadata": "JSON", "created_at": "VARCHAR"}
+           "metadata": "JSON", "created_at": "VARCHAR", "source_file": "VARCHAR",
+           "source_row": "VARCHAR"}
+KEY_PREFIX = "feedback:"  # of every record key; an export writes the key without it as the id
 _CALL_FIELDS = {"request", "response", "span_id", "ai_model", "model", "messages"}
 
 
@@ -16,21 +19,24 @@ def claims(k: Keys) -> str:
                 number=k.is_a("value", "BIGINT", "UBIGINT", "DOUBLE"), call=k.has(*sorted(_CALL_FIELDS)))
 
 
-def select(options: ReadOptions) -> str:
-    return """
+_SELECT = fill("""
 SELECT
-  'feedback:' || coalesce(id, md5(concat_ws('|', trace_id, value, weight, CAST(metadata AS VARCHAR),
+  {{prefix}} || coalesce(id, md5(concat_ws('|', trace_id, value, weight, CAST(metadata AS VARCHAR),
                                           created_at, _row::VARCHAR))) AS record_key,
   trace_id,
   tc_num(value) AS value,
   coalesce(tc_num(weight), 1.0) AS weight,
   tc_clean_map(tc_map(metadata)) AS metadata,
   tc_time(created_at) AS created_at,
-  _file AS source_file,
-  _row AS source_row
+  coalesce(source_file, _file) AS source_file,
+  coalesce(tc_int(source_row), _row) AS source_row
 FROM src
 WHERE trace_id IS NOT NULL
-"""
+""", prefix=literal(KEY_PREFIX))
+
+
+def select(options: ReadOptions) -> str:
+    return _SELECT
 
 
 READER = Reader(

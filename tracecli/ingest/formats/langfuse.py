@@ -6,11 +6,23 @@ API's camelCase or the blob export's snake_case. Observations nest by `parentObs
 `type` is GENERATION, SPAN, EVENT, AGENT, TOOL, CHAIN, RETRIEVER, EVALUATOR, EMBEDDING or
 GUARDRAIL. Usage is `usageDetails` (or legacy `usage` / `promptTokens`...), cost `costDetails`
 (or `calculatedTotalCost`). Generation input/output are chat messages in OpenAI or LangChain form.
+
+Metadata: Langfuse's OpenTelemetry ingestion (langfuse/langfuse, packages/shared/src/server/otel/
+OtelIngestionProcessor.ts) nests what the instrumentation recorded under `attributes` (the
+span's attributes; older servers kept all of them, newer ones leave out those read as input and
+output), `resourceAttributes` and `scope` ({name, version, attributes}; `scopeAttributes` on
+its events path), beside the metadata the user set (`langfuse.trace.metadata.*`,
+`langfuse.observation.metadata.*`, the SDKs' `metadata=`). The user's keys become tags; the
+nested ones are kept under tracecli's `otel.*` keys (tracecli.sql.macros), never as tags. The
+tags a user set that Langfuse leaves inside `attributes` (OpenInference `metadata`, `tag.tags`,
+`session.id`, `user.id`; Traceloop `traceloop.association.properties.*`) are read from there
+too. The trace's copy of its root span's nested keys is left out: the root observation has them.
 """
 
 from __future__ import annotations
 
 from tracecli.ingest.formats.base import CALL_USAGE, Keys, Reader, ReadOptions
+from tracecli.sql import macros
 from tracecli.sql.template import fill, ident, literal
 
 # Observation fields the mapping reads, as (camelCase, snake_case): as text, and as JSON.
@@ -42,6 +54,63 @@ def claims(k: Keys) -> str:
     return fill("({{download}} OR {{observation}})", download=download, observation=observation)
 
 
+# Metadata keys under which Langfuse nests what the instrumentation recorded, and tracecli's names.
+_ENVELOPE = {"resourceAttributes": macros.RESOURCE_KEY, "scope": macros.SCOPE_KEY,
+             "scopeAttributes": macros.SCOPE_ATTRIBUTES_KEY, "attributes": macros.ATTRIBUTES_KEY}
+_ASSOCIATION = "traceloop.association.properties."
+_NO_TAGS = "MAP {}::MAP(VARCHAR, VARCHAR)"
+
+
+def _user_metadata(md: str, skip: str) -> str:
+    """SQL: the entries of the metadata object `md` that the user set, but those `skip` (a
+    condition on `e.key`) names."""
+    return fill("""list_filter(map_entries(coalesce(tc_map({{md}}), {{none}})),
+                lambda e: NOT (e.key IN ({{envelope}}) OR {{skip}}))""", md=md, none=_NO_TAGS,
+                envelope=", ".join(map(literal, _ENVELOPE)), skip=skip)
+
+
+def _attribute_tags(a: str) -> str:
+    """SQL: the tags OpenTelemetry instrumentations set among the span attributes `a` (a map of
+    their values as text): OpenInference's `metadata` (a JSON object), `tag.tags`, `session.id`
+    and `user.id`, and Traceloop's association properties."""
+    return fill("""list_concat(
+    list_filter(map_entries(coalesce(tc_map(TRY_CAST({{a}}['metadata'] AS JSON)), {{none}})),
+                lambda e: NOT starts_with(e.key, 'ls_')),
+    list_transform(list_filter(map_entries(coalesce({{a}}, {{none}})),
+                               lambda e: starts_with(e.key, {{association}}) AND length(e.key) >= {{cut}}),
+                   lambda e: {'key': e.key[{{cut}}:], 'value': e.value}),
+    [{'key': 'session_id', 'value': {{a}}['session.id']},
+     {'key': 'user_id', 'value': {{a}}['user.id']},
+     {'key': 'tags', 'value': tcx_tags(to_json({{a}}['tag.tags']))}])""",
+                a=a, none=_NO_TAGS, association=literal(_ASSOCIATION),
+                cut=str(len(_ASSOCIATION) + 1))
+
+
+def _nested(md: str) -> str:
+    """SQL: the keys Langfuse nested in the metadata object `md`, under tracecli's names."""
+    return "[" + ", ".join(
+        fill("{'key': {{ours}}, 'value': nullif(CAST(json_extract({{md}}, {{path}}) AS VARCHAR), 'null')}",
+             ours=literal(ours), md=md, path=literal(f'$."{theirs}"'))
+        for theirs, ours in _ENVELOPE.items()) + "]"
+
+
+# A span's metadata: the observation's own tags, the trace's, those among its span attributes,
+# then what the instrumentation recorded (a key given twice keeps its first value).
+_METADATA = fill("""tcx_meta(list_concat(
+    {{observation}},
+    {{trace}},
+    [{'key': 'session_id', 'value': json_extract_string(tr, 'sessionId')},
+     {'key': 'user_id', 'value': json_extract_string(tr, 'userId')},
+     {'key': 'tags', 'value': tcx_tags(json_extract(tr, 'tags'))}],
+    {{attribute_tags}},
+    {{nested}}))""",
+    observation=_user_metadata("md", "starts_with(e.key, 'ls_') OR starts_with(e.key, 'langgraph_') "
+                                     "OR e.key = 'tool_call_id'"),
+    trace=_user_metadata("json_extract(tr, 'metadata')", "starts_with(e.key, 'ls_')"),
+    attribute_tags=_attribute_tags("attrs"),
+    nested=_nested("md"))
+
+
 def _get(camel: str, snake: str) -> str:
     return fill("coalesce(json_extract(o, {{camel}}), json_extract(o, {{snake}}))",
                 camel=literal(camel), snake=literal(snake))
@@ -63,7 +132,8 @@ _READS = {**{camel: _s(camel, snake) for camel, snake in _TEXT_FIELDS},
 _SELECT = fill(r"""
 WITH obs AS (
   SELECT _row, _file,
-    coalesce(trace, json_object('id', id, 'sessionId', sessionId, 'userId', userId, 'tags', tags)) AS tr,
+    coalesce(trace, json_object('id', id, 'sessionId', sessionId, 'userId', userId, 'tags', tags,
+                                'metadata', metadata)) AS tr,
     unnest(json_extract(observations, '$[*]')) AS o
   FROM src WHERE observations IS NOT NULL
   UNION ALL
@@ -83,6 +153,7 @@ WITH obs AS (
   FROM obs
 ), m AS (
   SELECT *,
+    tc_map(json_extract(md, '$."attributes"')) AS attrs,
     CASE typ WHEN 'GENERATION' THEN 'llm' WHEN 'EMBEDDING' THEN 'embedding' WHEN 'TOOL' THEN 'tool'
              WHEN 'AGENT' THEN 'agent' WHEN 'CHAIN' THEN 'chain' WHEN 'SPAN' THEN 'chain'
              WHEN 'RETRIEVER' THEN 'retriever' ELSE 'other' END AS knd,
@@ -122,24 +193,18 @@ SELECT
   CASE WHEN lvl = 'ERROR' THEN 'error' ELSE 'ok' END AS status,
   CASE WHEN lvl = 'ERROR' THEN coalesce(smsg, 'error') END AS error,
   {{call_usage}},
-  tcx_meta(list_concat(
-    list_filter(map_entries(coalesce(tc_map(md), MAP {}::MAP(VARCHAR, VARCHAR))),
-                lambda e: NOT (starts_with(e.key, 'ls_') OR starts_with(e.key, 'langgraph_')
-                               OR e.key IN ('tool_call_id', 'resourceAttributes', 'scope'))),
-    list_filter(map_entries(coalesce(tc_map(json_extract(tr, 'metadata')), MAP {}::MAP(VARCHAR, VARCHAR))),
-                lambda e: NOT starts_with(e.key, 'ls_')),
-    [{'key': 'session_id', 'value': json_extract_string(tr, 'sessionId')},
-     {'key': 'user_id', 'value': json_extract_string(tr, 'userId')},
-     {'key': 'tags', 'value': tcx_tags(json_extract(tr, 'tags'))}])) AS metadata,
+  {{span_metadata}} AS metadata,
   CASE WHEN knd = 'llm' AND in_msgs IS NOT NULL THEN tcx_obj(json_object('model', mdl, 'messages', in_msgs,
          'tools', coalesce(json_extract(inp, 'tools'), json_extract({{modelParameters}}, 'tools')))) END AS request,
   CASE WHEN knd = 'llm' AND json_exists(outp, '$.choices') THEN outp
        WHEN knd = 'llm' AND out_msg IS NOT NULL THEN tcx_completion(mdl, out_msg, NULL, p_tok, c_tok, t_tok)
   END AS response,
   CASE WHEN knd = 'tool' THEN coalesce(json_extract_string(md, 'tool_call_id'),
-         json_extract_string(outp, 'tool_call_id'), json_extract_string(tcx_lc_body(outp), 'tool_call_id'),
-         json_extract_string(inp, 'tool_call_id')) END AS tool_call_id,
-  CASE WHEN knd = 'tool' THEN nm END AS tool_name,
+         attrs['gen_ai.tool.call.id'], attrs['tool_call.id'], json_extract_string(outp, 'tool_call_id'),
+         json_extract_string(tcx_lc_body(outp), 'tool_call_id'), json_extract_string(inp, 'tool_call_id'))
+       END AS tool_call_id,
+  -- OpenTelemetry tool spans name the tool in their attributes (CrewAI's span is `<tool>._use`)
+  CASE WHEN knd = 'tool' THEN coalesce(attrs['gen_ai.tool.name'], attrs['tool.name'], nm) END AS tool_name,
   CASE WHEN knd = 'tool' THEN CASE WHEN json_type(inp) = 'VARCHAR' THEN tcx_loose_json(inp->>'$')
                                    WHEN json_type(inp, '$.input') = 'VARCHAR' AND len(json_keys(inp)) = 1
                                      THEN tcx_loose_json(json_extract_string(inp, 'input'))
@@ -150,7 +215,8 @@ SELECT
   _file AS source_file,
   _row AS source_row
 FROM m
-""", keep=(), row_object=_ROW_OBJECT, call_usage=CALL_USAGE, **_READS)
+""", keep=(), row_object=_ROW_OBJECT, call_usage=CALL_USAGE, span_metadata=_METADATA,
+               **_READS)
 
 
 def select(options: ReadOptions) -> str:

@@ -25,7 +25,7 @@ COLUMNS = {**{c: "JSON" for c in _JSON}, **{c: "VARCHAR" for c in _TEXT}}
 _OI_MARKERS = ("openinference.span.kind", "llm.model_name", "llm.input_messages", "llm.token_count")
 
 
-def claims(k: Keys) -> str:
+def _shape(k: Keys) -> str:
     """TracesData or LogsData, or a bare span: ids, and nanosecond times or an attribute list."""
     envelope = fill("({{spans}} OR {{logs}})", spans=k.is_a("resourceSpans", "ARRAY"),
                     logs=k.is_a("resourceLogs", "ARRAY"))
@@ -35,12 +35,21 @@ def claims(k: Keys) -> str:
     return fill("({{envelope}} OR {{span}})", envelope=envelope, span=span)
 
 
-def claims_openinference(k: Keys) -> str:
-    """OTLP whose spans carry OpenInference attributes."""
+def _mentions_openinference(k: Keys) -> str:
     found = " OR ".join(fill("contains(CAST({{v}} AS VARCHAR), {{marker}})", v=k.json(key),
                              marker=literal(f'"{marker}'))
                         for key in ("resourceSpans", "attributes") for marker in _OI_MARKERS)
-    return fill("({{otlp}} AND coalesce({{found}}, false))", otlp=claims(k), found=found)
+    return fill("coalesce({{found}}, false)", found=found)
+
+
+def claims(k: Keys) -> str:
+    """OTLP (but for OpenInference's, which its reader claims)."""
+    return fill("({{shape}} AND NOT {{oi}})", shape=_shape(k), oi=_mentions_openinference(k))
+
+
+def claims_openinference(k: Keys) -> str:
+    """OTLP whose spans carry OpenInference attributes."""
+    return fill("({{shape}} AND {{oi}})", shape=_shape(k), oi=_mentions_openinference(k))
 
 
 _SPANS = """

@@ -10,6 +10,8 @@ from tracecli.ingest.formats import (
     langfuse,
     langsmith,
     litellm,
+    mlflow,
+    openai_agents,
     openai_rows,
     openinference,
     otlp,
@@ -28,6 +30,8 @@ READERS: list[Reader] = [
     openinference.PHOENIX_READER,
     openinference.OTLP_READER,
     otlp.READER,
+    openai_agents.READER,
+    mlflow.READER,
     openai_rows.READER,
     feedback.READER,
 ]

@@ -29,6 +29,8 @@ def _expr(column: str) -> str:
         return "tc_clean_map(tc_map(metadata)) AS metadata"
     if column in _JSON_COLUMNS:
         return fill("tc_json({{column}}) AS {{column}}", column=column)
+    if column == "source_format":  # read with --format tracecli from lines that lack it
+        return "coalesce(source_format, 'tracecli') AS source_format"
     return column
 
 
@@ -48,7 +50,7 @@ def select(options: ReadOptions) -> str:
 
 READER = Reader(
     name="tracecli",
-    description="tracecli's own canonical span JSONL (`tracecli spans --format jsonl`)",
+    description="tracecli's own canonical span JSONL (`tracecli export`, `tracecli spans --format jsonl`)",
     claims=claims,
     columns=COLUMNS,
     select=select,
