@@ -239,6 +239,139 @@ MACROS: list[str] = [
          WHEN json_type(tcx_j(x)) = 'ARRAY' THEN nullif(array_to_string(list_transform(
            json_extract(tcx_j(x), '$[*]'), lambda t: tc_text(t)), ','), '')
          WHEN json_type(x) = 'VARCHAR' THEN nullif(json_extract_string(x, '$'), '') END""",
+    # The attributes under `p.` (Langfuse metadata, Traceloop association properties) as
+    # metadata entries {key after the prefix, value as text}; JSON-encoded values are decoded,
+    # lists read as tags ("a,b").
+    """CREATE OR REPLACE TEMP MACRO tcx_prefixed(m, p) AS list_transform(
+         list_filter(map_entries(m), lambda e: starts_with(e.key, p || '.')),
+         lambda e: {'key': e.key[length(p) + 2:],
+                    'value': CASE WHEN json_type(tcx_j(e.value)) = 'ARRAY' THEN tcx_tags(e.value)
+                                  ELSE tc_text(tcx_j(e.value)) END})""",
+    # --- OpenLLMetry (Traceloop) before 0.55: `gen_ai.prompt.N.*`, `gen_ai.completion.N.*` -----
+    # Content: text, or content parts JSON-encoded into one string (images, Anthropic blocks),
+    # whose text parts are joined. (No lambda: these run inside two, where lambdas bind slowly.)
+    """CREATE OR REPLACE TEMP MACRO tcx_tl_content(x) AS nullif(CASE
+         WHEN json_type(x) <> 'VARCHAR' THEN CAST(x AS VARCHAR)
+         WHEN starts_with(x->>'$', '[{') AND json_valid(x->>'$')
+           THEN array_to_string(json_extract_string(x->>'$', '$[*].text'), '')
+         ELSE x->>'$' END, '')""",
+    # Arguments as the JSON string OpenAI bodies carry; the LangChain instrumentation json.dumps
+    # them, which encodes a string once more.
+    """CREATE OR REPLACE TEMP MACRO tcx_tl_args(x) AS CASE
+         WHEN json_valid(tcx_args(x)) AND json_type(tcx_args(x)::JSON) = 'VARCHAR'
+           THEN tcx_args(x)::JSON->>'$' ELSE tcx_args(x) END""",
+    # One message's attributes (those under `p`, ending in '.') as a map by the rest of their
+    # key: reading a field is then one lookup, which keeps the macros below small to bind.
+    """CREATE OR REPLACE TEMP MACRO tcx_tl_fields(m, p) AS map_from_entries(list_transform(
+         list_filter(map_entries(m), lambda e: starts_with(e.key, p)),
+         lambda e: {'key': e.key[length(p) + 1:], 'value': e.value}))""",
+    # A message's tool calls (`f`: its fields): `tool_calls.J.{id,name,arguments}`, or (before
+    # 0.26) one `function_call.{name,arguments}`. (A list is built and an empty one dropped,
+    # rather than its length tested first; the indexes are read from the keys by a regular
+    # expression, not a lambda.)
+    """CREATE OR REPLACE TEMP MACRO tcx_tl_calls(f) AS coalesce(
+         nullif(to_json(list_transform(list_sort(list_distinct(CAST(regexp_extract_all(
+             array_to_string(map_keys(f), chr(10)), '(?m)^tool_calls[.]([0-9]+)[.]', 1) AS INTEGER[]))),
+           lambda j: tcx_obj(json_object(
+           'id', tcx_s(f, 'tool_calls.' || j || '.id'), 'type', 'function', 'function', json_object(
+             'name', tcx_s(f, 'tool_calls.' || j || '.name'),
+             'arguments', tcx_tl_args(f['tool_calls.' || j || '.arguments'])))))), '[]'),
+         CASE WHEN f['function_call.name'] IS NOT NULL THEN to_json([json_object(
+           'type', 'function', 'function', json_object('name', tcx_s(f, 'function_call.name'),
+             'arguments', tcx_tl_args(f['function_call.arguments'])))]) END)""",
+    # One message (`f`: its fields); a completion prompt is `user` alone.
+    """CREATE OR REPLACE TEMP MACRO tcx_tl_msg(f) AS tcx_obj(json_object(
+         'role', coalesce(tcx_s(f, 'role'), CASE WHEN f['user'] IS NOT NULL THEN 'user' END),
+         'content', coalesce(tcx_tl_content(f['content']), tcx_s(f, 'user')),
+         'tool_call_id', tcx_s(f, 'tool_call_id'),
+         'tool_calls', tcx_tl_calls(f)))""",
+    # The messages under prefix `p` (gen_ai.prompt, or llm.prompts before 0.20), by numeric index.
+    """CREATE OR REPLACE TEMP MACRO tcx_tl_msgs(m, p) AS nullif(to_json(list_transform(tcx_indexes(m, p),
+         lambda i: list_transform([tcx_tl_fields(m, p || '.' || i || '.')], lambda f: tcx_tl_msg(f))[1])), '[]')""",
+    # The completions under `p` (gen_ai.completion, llm.completions) as OpenAI choices.
+    """CREATE OR REPLACE TEMP MACRO tcx_tl_choices(m, p) AS nullif(to_json(list_transform(tcx_indexes(m, p),
+         lambda i: list_transform([tcx_tl_fields(m, p || '.' || i || '.')], lambda f: tcx_obj(json_object(
+           'index', i, 'message', json_merge_patch('{"role": "assistant"}', tcx_tl_msg(f)),
+           'finish_reason', tcx_s(f, 'finish_reason'))))[1])), '[]')""",
+    # `llm.request.functions.N.{name,description,parameters}` as OpenAI tools.
+    """CREATE OR REPLACE TEMP MACRO tcx_tl_tools(m) AS nullif(to_json(list_transform(
+         tcx_indexes(m, 'llm.request.functions'), lambda i: json_object('type', 'function', 'function',
+           tcx_obj(json_object(
+             'name', tcx_s(m, 'llm.request.functions.' || i || '.name'),
+             'description', tcx_s(m, 'llm.request.functions.' || i || '.description'),
+             'parameters', tcx_j(m['llm.request.functions.' || i || '.parameters'])))))), '[]')""",
+    # --- A function's logged input and output (Traceloop entity, Langfuse observation) --------
+    # Input as the tool call's arguments: the decorators' {"args": [...], "kwargs": {...}} (the
+    # keyword arguments, or a lone object argument), the LangChain callbacks' {"input_str",
+    # "inputs"}, or a Python repr / JSON text of them.
+    """CREATE OR REPLACE TEMP MACRO tcx_call_args(x) AS CASE
+         WHEN json_type(x) = 'VARCHAR' THEN tcx_loose_json(x->>'$')
+         WHEN json_type(x) <> 'OBJECT' THEN x
+         WHEN json_exists(x, '$.input_str') THEN coalesce(
+           CASE WHEN json_type(x, '$.inputs') = 'OBJECT' THEN json_extract(x, 'inputs') END,
+           tcx_loose_json(json_extract_string(x, 'input_str')))
+         WHEN list_sort(json_keys(x)) = ['args', 'kwargs'] AND json_type(x, '$.args') = 'ARRAY' THEN CASE
+           WHEN json_array_length(x, '$.args') = 0 THEN json_extract(x, 'kwargs')
+           WHEN json_array_length(x, '$.args') = 1 AND json_type(x, '$.args[0]') = 'OBJECT'
+                AND coalesce(len(json_keys(x, '$.kwargs')), 0) = 0 THEN json_extract(x, '$.args[0]')
+           ELSE x END
+         ELSE x END""",
+    # Output: the LangChain instrumentation's {"output": ..., "kwargs": ...} unwrapped.
+    """CREATE OR REPLACE TEMP MACRO tcx_call_output(x) AS CASE
+         WHEN json_type(x) = 'OBJECT' AND list_sort(json_keys(x)) = ['kwargs', 'output']
+           THEN tcx_j(json_extract(x, 'output')) ELSE x END""",
+    # A tool's result as text: a (serialised) ToolMessage's content (`b`: tcx_lc_body(v)), a
+    # string, or JSON text.
+    """CREATE OR REPLACE TEMP MACRO tcx_tool_text(v, b) AS CASE
+         WHEN json_type(v) = 'OBJECT' AND json_exists(b, '$.content') THEN tc_content(json_extract(b, 'content'))
+         ELSE nullif(tc_text(v), '') END""",
+    # --- Langfuse OTel SDK: JSON-encoded observation input, output, usage and cost ---------
+    # The LangChain handler appends the request's tools to its messages as {"role": "tool",
+    # "content": <definition>} (langfuse/langchain/CallbackHandler.py __on_llm_action).
+    """CREATE OR REPLACE TEMP MACRO tcx_lf_is_tool_def(m) AS coalesce(json_extract_string(m, 'role') = 'tool'
+         AND json_type(m, '$.content') = 'OBJECT' AND NOT json_exists(m, '$.tool_call_id'), false)""",
+    # A generation's input messages in LangChain or OpenAI form, tools left out: a list,
+    # {"messages", "tools"} (the OpenAI wrapper), or an @observe function's {"args", "kwargs"}
+    # holding them; text is one user message (a text that reads as JSON, "4", was decoded: it is
+    # text again).
+    """CREATE OR REPLACE TEMP MACRO tcx_lf_msg_list(x) AS CASE
+         WHEN json_type(x) = 'ARRAY' THEN to_json(list_filter(json_extract(x, '$[*]'), lambda m: NOT tcx_lf_is_tool_def(m)))
+         WHEN json_type(x, '$.messages') = 'ARRAY' THEN json_extract(x, 'messages')
+         WHEN json_type(x, '$.kwargs.messages') = 'ARRAY' THEN json_extract(x, '$.kwargs.messages')
+         WHEN json_type(x, '$.args[0]') = 'ARRAY' THEN json_extract(x, '$.args[0]')
+         WHEN json_type(x) NOT IN ('OBJECT', 'NULL') THEN json_array(json_object('role', 'user', 'content', tc_text(x))) END""",
+    """CREATE OR REPLACE TEMP MACRO tcx_lf_tools(x) AS CASE
+         WHEN json_type(x) = 'ARRAY' AND len(list_filter(json_extract(x, '$[*]'), lambda m: tcx_lf_is_tool_def(m))) > 0
+           THEN tcx_tools(to_json(list_transform(list_filter(json_extract(x, '$[*]'),
+             lambda m: tcx_lf_is_tool_def(m)), lambda m: json_extract(m, 'content'))))
+         WHEN json_type(x) = 'OBJECT' THEN tcx_tools(json_extract(x, 'tools')) END""",
+    # A generation's output as an assistant message: a LangChain or OpenAI message (`b`:
+    # tcx_lc_body(x)), or text (or a scalar a text decoded to).
+    """CREATE OR REPLACE TEMP MACRO tcx_lf_msg(x, b) AS CASE
+         WHEN json_type(x) = 'OBJECT' AND NOT json_exists(x, '$.choices')
+           THEN json_merge_patch('{"role": "assistant"}', tcx_lc_msg2(x, b))
+         WHEN json_type(x) NOT IN ('OBJECT', 'ARRAY', 'NULL') THEN json_object('role', 'assistant', 'content', tc_text(x)) END""",
+    # usage_details: `input` / `output` leave out the `input_*` / `output_*` counts broken out of
+    # them (cached, audio, reasoning...: CallbackHandler._parse_usage_model subtracts them), and
+    # Anthropic's cache reads and writes; a call's prompt or completion is the sum. OpenAI usage
+    # passed through as it is keeps prompt_tokens / completion_tokens.
+    """CREATE OR REPLACE TEMP MACRO tcx_lf_tokens(u, side) AS CASE
+         WHEN tc_tokens(json_extract(u, side)) IS NOT NULL THEN tc_tokens(json_extract(u, side))
+           + coalesce(list_sum(list_transform(list_filter(map_entries(tc_map(u)), lambda e:
+               (starts_with(e.key, side || '_') AND NOT starts_with(e.key, side || '_priority'))
+               OR (side = 'input' AND (starts_with(e.key, 'cached_modality_')
+                                       OR e.key IN ('cache_read_input_tokens', 'cache_creation_input_tokens')))),
+             lambda e: coalesce(tc_tokens(e.value), 0))), 0)
+         WHEN side = 'input' THEN coalesce(tc_tokens(json_extract(u, 'prompt_tokens')), tc_tokens(json_extract(u, 'input_tokens')))
+         ELSE coalesce(tc_tokens(json_extract(u, 'completion_tokens')), tc_tokens(json_extract(u, 'output_tokens'))) END""",
+    """CREATE OR REPLACE TEMP MACRO tcx_lf_cached(u) AS coalesce(tc_tokens(json_extract(u, 'input_cache_read')),
+         tc_tokens(json_extract(u, 'input_cached_tokens')), tc_tokens(json_extract(u, 'cache_read_input_tokens')),
+         tc_tokens(json_extract(u, 'input_cached')), tc_tokens(json_extract(u, '$.prompt_tokens_details.cached_tokens')))""",
+    """CREATE OR REPLACE TEMP MACRO tcx_lf_cache_write(u) AS coalesce(tc_tokens(json_extract(u, 'input_cache_creation')),
+         tc_tokens(json_extract(u, 'cache_creation_input_tokens')))""",
+    # cost_details: the total, else the sum of its parts.
+    """CREATE OR REPLACE TEMP MACRO tcx_lf_cost(c) AS coalesce(tc_num(json_extract(c, 'total')),
+         list_sum(list_transform(map_values(tc_map(c)), lambda v: tc_num(v))))""",
 ]
 
 
