@@ -212,3 +212,48 @@ def test_keys_a_claim_tests_as_json_are_json_in_every_reader() -> None:
                     assert reader.columns[key] == "JSON", (claimant.name, key, reader.name)
             for reader in registry.READERS:  # every relation can evaluate every claim
                 reader.claims(Keys(routing.columns_for(reader)))
+
+
+# --- folders of small files: read together, by one statement per reader --------------------
+
+
+def small_files(folder: Path, *extra: tuple[str, str]) -> Path:
+    """A folder of one-call JSON files as LiteLLM's S3 logger writes them, plus `extra` files
+    (name, text) sorted after them."""
+    folder.mkdir()
+    for n, line in enumerate(records(FORMATS / "litellm" / "payloads.jsonl")):
+        (folder / f"call-{n}.json").write_text(line)
+    for name, text in extra:
+        (folder / name).write_text(text)
+    return folder
+
+
+def test_a_folder_of_small_files_of_several_formats_reads_as_each_file_apart(
+        cli: Invoke, stored: Stored, isolated_store: Path, tmp_path: Path) -> None:
+    folder = small_files(tmp_path / "logs", ("zz-portkey.json", records(SAMPLE_JSONL)[0]),
+                         ("zzz-feedback.json", records(FEEDBACK)[0]))
+    files = sorted(str(p) for p in folder.iterdir())
+    for path in files:
+        result = cli("ingest", path)
+        assert result.exit_code == 0, result.stderr
+    apart = [traces(cli), feedback_rows(isolated_store)]
+    isolated_store.unlink()
+    result = cli("ingest", str(folder))
+    assert result.exit_code == 0, result.stderr
+    assert f"ingested {len(files)} file(s)" in result.stderr and "1 feedback" in result.stderr
+    assert [traces(cli), feedback_rows(isolated_store)] == apart
+
+
+def test_a_bad_file_among_small_files_is_named(cli: Invoke, isolated_store: Path,
+                                              tmp_path: Path) -> None:
+    folder = small_files(tmp_path / "logs", ("zz-cut.json", records(SAMPLE_JSONL)[0][:-9]),
+                         ("zzz-odd.json", '{"hello": "world"}'))
+    result = cli("ingest", str(folder))
+    assert result.exit_code == 3 and "zz-cut.json" in result.stderr, result.stderr
+    assert not isolated_store.exists() or traces(cli) == {}
+    result = cli("ingest", "--skip-bad", str(folder))
+    assert result.exit_code == 0, result.stderr
+    assert "zz-cut.json" in result.stderr and "zzz-odd.json" in result.stderr
+    listed = traces(cli)
+    assert sum(t["llm_calls"] for t in listed.values()) == len(records(
+        FORMATS / "litellm" / "payloads.jsonl"))
