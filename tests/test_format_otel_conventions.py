@@ -267,7 +267,8 @@ def test_langfuse_v3_json_encoded_values(cli: Invoke, tmp_path: Path) -> None:
         "langfuse.trace.metadata.tier": json.dumps(["gold", "beta"])}))
     assert gen["request"]["messages"] == [{"role": "user", "content": "What is 2 + 2?"}]
     assert gen["response"]["choices"][0]["message"]["content"] == "4"
-    assert gen["metadata"] == {"team": "agents", "tier": "gold,beta"}
+    tags = {k: v for k, v in gen["metadata"].items() if not macros.is_system_key(k)}
+    assert tags == {"team": "agents", "tier": "gold,beta"}
 
 
 def test_langfuse_observe_generation(cli: Invoke, tmp_path: Path) -> None:

@@ -61,7 +61,7 @@ FIXTURE_CASES: list[tuple[str, list[str]]] = [
     *[(f"fixtures-traces.{f}", ["traces", "--limit", "0", "--format", f]) for f in ("table", "json")],
     ("fixtures-cost-by-model.json", ["cost", "--by", "model", "--format", "json"]),
     ("fixtures-cost-by-tag.table", ["cost", "--by", "tag"]),
-    ("fixtures-spans.jsonl", ["spans", "--format", "jsonl"]),
+    ("fixtures-spans.jsonl", ["spans", "--format", "jsonl", "--limit", "0"]),  # every span
     *[(f"fixture-{stem}-show.{f}", ["show", trace, *extra])
       for stem, _, trace in FORMAT_CASES
       for f, extra in (("table", []), ("full.table", ["--full"]), ("json", ["--format", "json"]))],

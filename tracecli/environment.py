@@ -1,6 +1,6 @@
 """What the process offers a command: its streams, whether each is a terminal, and the variables
 tracecli reads. Read once, when the CLI starts, and passed down, so that output decisions
-(colour, width, progress bars) are made in one place and a test can hand in its own."""
+(colour, width, pager, progress bars) are made in one place and a test can hand in its own."""
 
 from __future__ import annotations
 
@@ -11,8 +11,13 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TextIO
 
-# Piped output is data for another program: it is cut to no terminal's width.
+# Piped output is data for another program: it is cut to no terminal's width, whatever COLUMNS
+# says (a shell that exports it speaks of the terminal, not of the pipe).
 _PIPE_WIDTH = 1000
+# Long tables on a terminal go through a pager, as git's do: PAGER, else less; less is told
+# LESS=FRX (one screen: quit at once; colours; leave the screen) and LV=-c unless they are set.
+DEFAULT_PAGER = "less -R"
+_PAGER_DEFAULTS = {"LESS": "FRX", "LV": "-c"}
 
 
 @dataclass(frozen=True)
@@ -26,7 +31,6 @@ class Environment:
     stdout_isatty: bool
     stderr_isatty: bool
     no_color: bool  # NO_COLOR is set
-    columns: int | None  # COLUMNS, when it is a number
     debug: bool  # --debug or TRACECLI_DEBUG: tracebacks for errors
     busy_wait: str | None  # TRACECLI_BUSY_WAIT as given: only commands that open a store parse it
     # Every variable, as it was: Rich reads its own (TERM, COLORTERM) from here, and
@@ -42,7 +46,6 @@ class Environment:
             stdin_isatty=_isatty(stdin), stdout_isatty=_isatty(stdout),
             stderr_isatty=_isatty(stderr),
             no_color=bool(environ.get("NO_COLOR")),
-            columns=_number(environ.get("COLUMNS")),
             debug=bool(environ.get("TRACECLI_DEBUG")),
             busy_wait=environ.get("TRACECLI_BUSY_WAIT"),
             environ=MappingProxyType(dict(environ)),
@@ -64,10 +67,23 @@ class Environment:
 
     @property
     def stdout_width(self) -> int | None:
-        """None on a terminal, which knows its own width; piped, COLUMNS (at least 20) if set."""
-        if self.stdout_isatty:
+        """None on a terminal, which knows its own width (COLUMNS, when set, says it); piped,
+        wide enough for anything, COLUMNS or not."""
+        return None if self.stdout_isatty else _PIPE_WIDTH
+
+    @property
+    def pager(self) -> str | None:
+        """The pager command for long tables: PAGER (empty or `cat` for none), else less -R;
+        None when stdout is not a terminal. A command's --no-pager says no for itself."""
+        if not self.stdout_isatty:
             return None
-        return _PIPE_WIDTH if self.columns is None else max(self.columns, 20)
+        command = self.environ.get("PAGER", DEFAULT_PAGER).strip()
+        return None if command in ("", "cat") else command
+
+    @property
+    def pager_environ(self) -> dict[str, str]:
+        """The variables the pager runs with: the process's, with git's LESS and LV defaults."""
+        return {**_PAGER_DEFAULTS, **self.environ}
 
 
 def _isatty(stream: object) -> bool:
@@ -77,9 +93,3 @@ def _isatty(stream: object) -> bool:
     except ValueError:  # a closed stream is no terminal
         return False
 
-
-def _number(text: str | None) -> int | None:
-    try:
-        return int(text) if text is not None else None
-    except ValueError:
-        return None

@@ -42,6 +42,10 @@ FormatOption = Annotated[
     OutputFormat, typer.Option("--format", "-f", help="Output format: table, json, jsonl, csv or markdown.",
                                case_sensitive=False)
 ]
+NoPagerOption = Annotated[
+    bool, typer.Option("--no-pager", help="Never page a table through $PAGER (less), even on a "
+                       "terminal: a table longer than the screen goes through it otherwise."),
+]
 SinceOption = Annotated[
     str | None, typer.Option("--since", metavar="WHEN", help="Only from this time on: ISO date/time or age like 30m, 24h, 7d.",
                              rich_help_panel="Filters"),
@@ -106,6 +110,13 @@ def check_limit(limit: int, option: str = "--limit") -> int:
         raise TraceCliError(f"{option} {limit}: too large (at most {MAX_LIMIT:,}; 0 = all)",
                             ExitCode.USAGE)
     return limit
+
+
+def note_cut(env: Environment, shown: int, total: int, what: str, option: str = "--limit") -> None:
+    """Say on stderr that a listing shows `shown` of `total` rows, and how to see them all."""
+    if shown < total:
+        console.err(env).print(f"showing {shown:,} of {total:,} {what}; use {option} 0 for all",
+                               markup=False, highlight=False)
 
 
 def check_number(value: float, option: str, *, least: float = 0.0) -> float:

@@ -6,7 +6,15 @@ from typing import Annotated
 
 import typer
 
-from tracecli.cli.common import DbOption, FilterArgs, FormatOption, FromOption, filtered, guarded
+from tracecli.cli.common import (
+    DbOption,
+    FilterArgs,
+    FormatOption,
+    FromOption,
+    NoPagerOption,
+    filtered,
+    guarded,
+)
 from tracecli.render.output import OutputFormat
 
 
@@ -24,6 +32,7 @@ def traces(
     search: Annotated[str | None, typer.Option("--search", metavar="TEXT", help="Text in any request, response or error "
                                                "(case-insensitive).", rich_help_panel="Filters")] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many (0 = all).")] = 20,
+    no_pager: NoPagerOption = False,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """List traces, newest first, with their calls, tokens, cost and tags."""
@@ -31,11 +40,12 @@ def traces(
         check_limit,
         check_number,
         environment,
+        note_cut,
         read_store,
     )
     from tracecli.errors import ExitCode, TraceCliError
     from tracecli.read.listing import list_traces
-    from tracecli.render import columns, console
+    from tracecli.render import columns
     from tracecli.render.output import emit
 
     if status not in (None, "ok", "error"):
@@ -47,7 +57,5 @@ def traces(
     env = environment(ctx)
     with read_store(db, from_, env) as con:
         rows, total = list_traces(con, wanted, limit)
-    emit(rows, columns.TRACES, fmt, env=env)
-    if len(rows) < total:
-        console.err(env).print(f"showing {len(rows)} of {total} traces; use --limit 0 for all",
-                               markup=False)
+    emit(rows, columns.TRACES, fmt, env=env, pager=not no_pager)
+    note_cut(env, len(rows), total, "traces")

@@ -96,6 +96,13 @@ _TAGGED = "coalesce(map_extract_value(s.metadata, $group_tag_key), '(none)')"
 _TAG_PAIR = "coalesce(e.key || '=' || e.value, '(none)')"
 
 
+def top(rows: list[dict[str, Any]], n: int) -> tuple[list[dict[str, Any]], int]:
+    """The first `n` groups of rows ordered by cost (all for 0), and how many were left out.
+    The total row is never cut: it counts the groups left out too."""
+    kept = rows[:n] if n else rows
+    return kept, len(rows) - len(kept)
+
+
 def totals(con: duckdb.DuckDBPyConnection, grouping: Grouping, filters: Filters,
            prices: str = "logged") -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Rows ordered by cost (highest first), and the grand total over the same calls.

@@ -44,7 +44,8 @@ def _value(column: str, sql_type: str) -> str:
 
 _LINES = "SELECT to_json(e) FROM (SELECT {{fields}} FROM {{table}} WHERE {{scope}}) e"
 
-_SPAN_FIELDS = ", ".join(_value(c, SPAN_COLUMNS[c]) for c in canonical.EXPORTED)
+# A span as both `tracecli export` and `tracecli spans --format jsonl` write it.
+SPAN_FIELDS = ", ".join(_value(c, SPAN_COLUMNS[c]) for c in canonical.EXPORTED)
 
 # The record's id is its record key without the feedback reader's prefix: read again, it makes
 # the same key.
@@ -71,7 +72,7 @@ class Part:
     fields: str
 
 
-PARTS = (Part("feedback", "feedback", _FEEDBACK_FIELDS), Part("spans", "spans", _SPAN_FIELDS),
+PARTS = (Part("feedback", "feedback", _FEEDBACK_FIELDS), Part("spans", "spans", SPAN_FIELDS),
          Part("content", "span_content", _CONTENT_FIELDS))
 
 

@@ -6,19 +6,21 @@ import csv
 import io
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from rich.table import Table
-from rich.text import Text
+from rich.cells import cell_len, set_cell_size
 
 from tracecli.environment import Environment
 from tracecli.render import console
 from tracecli.render.text import one_line, safe, terminal_json
+
+if TYPE_CHECKING:  # the store's text, typed only: --help imports no duckdb
+    from tracecli.read.export import Chunk
 
 Kind = Literal["text", "int", "cost", "ms", "time", "list", "map", "float"]
 
@@ -63,24 +65,39 @@ def dumps(value: Any, indent: int | None = None) -> str:
 def cell(value: Any, kind: Kind) -> str:
     """Human text for a table cell."""
     if value is None:
-        return "" if kind not in ("cost",) else "—"
-    if kind in ("int", "float") and not math.isfinite(float(value)):
-        return "—"  # NaN or infinity, from a store written before ingest made them unknown
-    if kind == "int":
-        return f"{int(value):,}"
-    if kind == "float":
-        return f"{float(value):,.2f}"
-    if kind == "cost":
-        return format_cost(float(value))
-    if kind == "ms":
-        return format_ms(float(value))
-    if kind == "time":
-        return value.strftime("%Y-%m-%d %H:%M:%S") if isinstance(value, datetime) else str(value)
-    if kind == "list":
-        return ", ".join(str(v) for v in value)
-    if kind == "map":  # underscore keys (Portkey's _user, _environment) stay in machine formats
-        return " ".join(f"{k}={v}" for k, v in value.items() if not str(k).startswith("_"))
-    return str(value)
+        return "—" if kind == "cost" else ""
+    return _CELL[kind](value)
+
+
+def _int(value: Any) -> str:
+    if isinstance(value, int):
+        return f"{value:,}"
+    # NaN or infinity, from a store written before ingest made them unknown
+    return f"{int(value):,}" if math.isfinite(float(value)) else "—"
+
+
+def _float(value: Any) -> str:
+    return f"{float(value):,.2f}" if math.isfinite(float(value)) else "—"  # as _int
+
+
+def _time(value: Any) -> str:
+    if not isinstance(value, datetime):
+        return str(value)
+    if value.year >= 1000 and value.tzinfo is None:  # the same text, four times as fast
+        return value.isoformat(" ", "seconds")
+    return value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _map(value: Any) -> str:
+    """Underscore keys (Portkey's _user, _environment) stay in machine formats."""
+    return " ".join([f"{k}={v}" for k, v in value.items() if not str(k).startswith("_")])
+
+
+_CELL: dict[str, Callable[[Any], str]] = {
+    "int": _int, "float": _float, "cost": lambda v: format_cost(float(v)),
+    "ms": lambda v: format_ms(float(v)), "time": _time,
+    "list": lambda v: ", ".join(str(x) for x in v), "map": _map, "text": str,
+}
 
 
 def format_cost(usd: float) -> str:
@@ -123,10 +140,11 @@ def write_json(value: Any, env: Environment, *, indent: int | None = 2) -> None:
 
 def emit(rows: Sequence[dict[str, Any]], columns: Sequence[Column], fmt: OutputFormat,
          *, footer: dict[str, Any] | None = None, document: Any = None,
-         env: Environment | None = None) -> None:
+         env: Environment | None = None, pager: bool = False) -> None:
     """Write rows to stdout. `footer` is a totals row shown by table/markdown/csv; `document`
     replaces the row list as the --format json value when a command documents an object.
-    `env` is the CLI's; a caller outside the CLI gets the process as it is."""
+    `env` is the CLI's; a caller outside the CLI gets the process as it is. `pager`: a table
+    longer than the terminal goes through the pager (console.show)."""
     env = env or Environment.current()
     if fmt is OutputFormat.json:
         write_json(document if document is not None else list(rows), env)
@@ -144,8 +162,22 @@ def emit(rows: Sequence[dict[str, Any]], columns: Sequence[Column], fmt: OutputF
     elif fmt is OutputFormat.markdown:
         env.stdout.write(_markdown(rows, columns, footer))
     else:
-        console.out(env).print(_table(rows, columns, footer))
+        console.show(env, table(rows, columns, footer, console.screen(env)), pager=pager)
     env.stdout.flush()
+
+
+def write_lines(chunks: Iterable[Chunk], fmt: OutputFormat, env: Environment) -> int:
+    """Text the store wrote already (jsonl or csv lines, in runs of whole lines), streamed to
+    stdout as it comes: exact for pipes and files; on a terminal JSON gets the characters that
+    would drive it as escapes, and CSV has them shown, as `emit` writes them. Returns the rows
+    written."""
+    shown = terminal_json if fmt is OutputFormat.jsonl else safe
+    rows = 0
+    for chunk in chunks:
+        env.stdout.write(shown(chunk.text) if env.stdout_isatty else chunk.text)
+        rows += chunk.lines
+    env.stdout.flush()
+    return rows
 
 
 def _markdown(rows: Sequence[dict[str, Any]], columns: Sequence[Column],
@@ -154,29 +186,100 @@ def _markdown(rows: Sequence[dict[str, Any]], columns: Sequence[Column],
         return one_line(text).replace("|", "\\|")
 
     lines = ["| " + " | ".join(esc(c.header) for c in columns) + " |",
-             "| " + " | ".join("---:" if c.kind in ("int", "cost", "ms", "float") else "---"
-                               for c in columns) + " |"]
+             "| " + " | ".join("---:" if c.kind in _NUMERIC else "---" for c in columns) + " |"]
     for row in [*rows, *([footer] if footer else [])]:
         lines.append("| " + " | ".join(esc(cell(row.get(c.key), c.kind)) for c in columns) + " |")
     return "\n".join(lines) + "\n"
 
 
-def _table(rows: Sequence[dict[str, Any]], columns: Sequence[Column],
-           footer: dict[str, Any] | None) -> Table:
-    """Columns keep their natural width (ids and times are never cut); only columns that
-    declare a width are cut, with an ellipsis. Headers can be user input (`--by tag:KEY`):
-    Text, so never markup."""
+_NUMERIC = ("int", "cost", "ms", "float")
+_TEXT = ("text", "list", "map")  # kinds whose cells show what the logs hold
+_GAP = "  "  # between columns
+_LEAST = 8  # a column that declares a width gives way down to this on a narrow terminal
+_BOLD, _PLAIN = "\x1b[1m", "\x1b[0m"
+
+
+def table(rows: Sequence[dict[str, Any]], columns: Sequence[Column], footer: dict[str, Any] | None,
+          screen: console.Screen) -> str:
+    """A table as text: a header, a line a row, then the footer (a totals row), measured from
+    the data. Columns keep their natural width (ids and times are never cut); only columns that
+    declare a width are cut, with an ellipsis. Piped, that is all. On a terminal too narrow for
+    it, the declared widths give way first (down to 8); if that is not enough, each row becomes
+    a block of `header value` lines, so that no column is ever dropped. Text from the logs
+    arrives as text, never markup (`one_line`). Made a column at a time, with str's own padding
+    where a character is a cell: 25,000 traces in 0.4 s, where Rich's Table took 100 s."""
     heads = [one_line(c.header) for c in columns]
-    body = [[one_line(cell(row.get(c.key), c.kind)) for c in columns] for row in rows]
-    feet = [one_line(cell(footer.get(c.key), c.kind)) for c in columns] if footer else []
-    table = Table(show_footer=footer is not None, header_style="bold", box=None, pad_edge=False)
-    for i, c in enumerate(columns):
-        natural = max([len(heads[i]), *(len(r[i]) for r in body), *(len(f) for f in feet[i:i + 1])])
-        table.add_column(Text(heads[i]), justify="right" if c.kind in ("int", "cost", "ms", "float") else "left",
-                         footer=Text(feet[i], style="bold") if footer else "",
-                         overflow="ellipsis", no_wrap=True,
-                         min_width=min(natural, 8) if c.width else natural,
-                         max_width=c.width or None)
-    for cells in body:
-        table.add_row(*(Text(v) for v in cells))
-    return table
+    body = [_column([*rows, *([footer] if footer else [])], c) for c in columns]
+    natural = [max([_size(head), *map(_size, texts)]) for head, texts in zip(heads, body, strict=True)]
+    widths = [min(n, c.width) if c.width else n for n, c in zip(natural, columns, strict=True)]
+    if screen.width is not None:
+        fitted = _fit(widths, [min(n, _LEAST) if c.width else n
+                               for n, c in zip(natural, columns, strict=True)], screen.width)
+        if fitted is None:
+            return _blocks(heads, body, screen.colour)
+        widths = fitted
+    right = [c.kind in _NUMERIC for c in columns]
+    padded = [_padded([head, *texts], width, r)
+              for head, texts, width, r in zip(heads, body, widths, right, strict=True)]
+    lines = list(map(_GAP.join, zip(*padded, strict=True)))
+    if screen.colour:  # header and footer in bold
+        lines[0] = f"{_BOLD}{lines[0]}{_PLAIN}"
+        if footer:
+            lines[-1] = f"{_BOLD}{lines[-1]}{_PLAIN}"
+    return "\n".join(lines) + "\n"
+
+
+def _column(rows: Sequence[dict[str, Any]], c: Column) -> list[str]:
+    """A column's cells, one line of text each, as `cell` writes them: what it makes of a number
+    or a time is plain already; text from the logs is made safe."""
+    make, none = _CELL[c.kind], cell(None, c.kind)
+    values = [row.get(c.key) for row in rows]
+    if c.kind in _TEXT:
+        return [none if v is None else one_line(make(v)) for v in values]
+    return [none if v is None else make(v) for v in values]
+
+
+def _size(text: str) -> int:
+    """Terminal cells a line of text takes (ASCII at once, the rest as Rich measures it)."""
+    return len(text) if text.isascii() else cell_len(text)
+
+
+def _fit(widths: list[int], least: list[int], room: int) -> list[int] | None:
+    """Widths that fit `room` cells, narrowing the widest column that may give way, one cell at
+    a time; None when even the narrowest widths do not fit."""
+    excess = sum(widths) + len(_GAP) * (len(widths) - 1) - room
+    if excess > sum(widths) - sum(least):
+        return None
+    fitted = list(widths)
+    for _ in range(max(excess, 0)):
+        i = max((i for i in range(len(fitted)) if fitted[i] > least[i]), key=lambda i: fitted[i])
+        fitted[i] -= 1
+    return fitted
+
+
+def _padded(texts: list[str], width: int, right: bool) -> list[str]:
+    """Each text in exactly `width` cells."""
+    pad = str.rjust if right else str.ljust
+    return [pad(text, width) if text.isascii() and len(text) <= width else _fill(text, width, right)
+            for text in texts]
+
+
+def _fill(text: str, width: int, right: bool) -> str:
+    """Text in exactly `width` cells: cut with an ellipsis when longer, padded when shorter."""
+    size = _size(text)
+    if size > width:
+        return set_cell_size(text, width - 1) + "…"
+    pad = " " * (width - size)
+    return pad + text if right else text + pad
+
+
+def _blocks(heads: list[str], body: list[list[str]], colour: bool) -> str:
+    """One block of `header  value` lines per row (the footer last), blocks apart by a blank
+    line: what a table becomes on a terminal too narrow for its columns. Values are whole."""
+    width = max(map(_size, heads))
+    labels = [_fill(h, width, False) for h in heads]
+    if colour:
+        labels = [f"{_BOLD}{label}{_PLAIN}" for label in labels]
+    blocks = ["\n".join(f"{label}{_GAP}{value}".rstrip() for label, value in zip(labels, cells, strict=True))
+              for cells in zip(*body, strict=True)]
+    return "\n\n".join(blocks) + "\n"

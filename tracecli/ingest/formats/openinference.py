@@ -86,7 +86,9 @@ n AS (
     status_message,
     json_extract_string(list_filter(json_extract(tcx_j(events), '$[*]'),
       lambda e: json_extract_string(e, 'name') = 'exception')[1], '$.attributes."exception.message"') AS exception,
-    tcx_map(list_filter(es, lambda e: e.value IS NOT NULL AND json_type(e.value) <> 'NULL')) AS a
+    tcx_map(list_filter(es, lambda e: e.value IS NOT NULL AND json_type(e.value) <> 'NULL')) AS a,
+    -- Phoenix keeps no resource or instrumentation scope with its spans
+    NULL::JSON AS resource, NULL::JSON AS scope
   FROM p1
   WHERE coalesce("context.span_id", json_extract_string(context, 'span_id')) IS NOT NULL
 )""", column_entries=_COLUMN_ENTRIES)

@@ -6,10 +6,15 @@ span-export reader. Each of those first normalises its records to the relation `
 
   trace_id, span_id, parent_span_id, name VARCHAR; t0, t1 TIMESTAMP; status_error BOOLEAN;
   status_message, exception VARCHAR; a MAP(VARCHAR, JSON) (attributes by dotted key, values as
-  plain JSON); _file, _row
+  plain JSON); resource JSON (the resource's attributes as an object), scope JSON (the
+  instrumentation scope {name, version, attributes}), each NULL where the source keeps none;
+  _file, _row
 
-and `span_select` maps `n` to canonical span columns. Conventions read (both spellings where a
-name was deprecated):
+and `span_select` maps `n` to canonical span columns. What the instrumentation recorded besides
+goes into the span's metadata under tracecli's `otel.*` keys (tracecli.sql.macros), never as
+tags: the resource, the scope, and the span attributes the mapping does not read (ATTRIBUTES_KEY;
+a call's or tool's input and output attributes only where its columns did not take them).
+Conventions read (both spellings where a name was deprecated):
 
 - gen_ai.* (semantic-conventions-genai);
 - OpenInference: openinference.span.kind, llm.*, tool.*, tool_call.*, input.value / output.value,
@@ -26,7 +31,10 @@ name was deprecated):
 
 from __future__ import annotations
 
+import re
+
 from tracecli.ingest.formats.base import CALL_USAGE
+from tracecli.sql import macros
 from tracecli.sql.template import fill, literal
 
 
@@ -105,7 +113,7 @@ _ATTRIBUTES = dict(
     association_properties=_tags('traceloop.association.properties', "starts_with(e.key, 'ls_')"),
 )
 
-_SPAN_SELECT = fill("""
+_MAPPING = fill("""
 WITH {{normalise}},
 c AS (
   SELECT *,
@@ -140,18 +148,22 @@ c AS (
     CASE WHEN list_sort(json_keys(result_attr)) = ['kwargs', 'output'] THEN tcx_call_output(result_attr) END
       AS result_wrapped,
     tcx_lc_body(lf_out) AS lf_body,
-    tcx_lf_msg_list(lf_in) AS lf_msg_list
+    tcx_lf_msg_list(lf_in) AS lf_msg_list,
+    -- OpenInference's input and output messages by one call (the macro is large to bind)
+    CASE WHEN a['gen_ai.input.messages'] IS NULL OR a['gen_ai.output.messages'] IS NULL
+         THEN list_transform(['llm.input_messages', 'llm.output_messages'],
+                             lambda oi_messages: tcx_oi_msgs(a, oi_messages)) END AS oi_msgs
   FROM c
 ), msg AS (
   SELECT *,
     CASE WHEN a['gen_ai.input.messages'] IS NOT NULL THEN tcx_genai_msgs(a['gen_ai.input.messages'])
-         ELSE coalesce(tcx_oi_msgs(a, 'llm.input_messages'), tcx_tl_msgs(a, tl_prompts),
+         ELSE coalesce(oi_msgs[1], tcx_tl_msgs(a, tl_prompts),
                        CASE WHEN knd = 'llm' THEN to_json(list_transform(json_extract(lf_msg_list, '$[*]'),
                                                                           lambda m: tcx_lc_msg(m))) END)
     END AS in_msgs,
     tcx_genai_system(a['gen_ai.system_instructions']) AS sys_text,
     CASE WHEN a['gen_ai.output.messages'] IS NOT NULL THEN tcx_genai_choices(a['gen_ai.output.messages'])
-         ELSE tcx_oi_msgs(a, 'llm.output_messages') END AS out_raw,
+         ELSE oi_msgs[2] END AS out_raw,
     coalesce(tcx_tl_choices(a, tl_completions),
              CASE WHEN knd = 'llm' THEN json_array(json_object('index', 0, 'message', tcx_lf_msg(lf_out, lf_body))) END)
       AS flat_choices,
@@ -178,7 +190,10 @@ c AS (
        {'key': 'environment', 'value': tcx_s(a, 'langfuse.environment')},
        {'key': 'release', 'value': tcx_s(a, 'langfuse.release')},
        {'key': 'version', 'value': tcx_s(a, 'langfuse.version')},
-       {'key': 'workflow', 'value': tcx_s(a, 'traceloop.workflow.name')}]) AS meta_entries
+       {'key': 'workflow', 'value': tcx_s(a, 'traceloop.workflow.name')}],
+      [{'key': {{resource_key}}, 'value': nullif(CAST(resource AS VARCHAR), '{}')},
+       {'key': {{scope_key}}, 'value': CAST(scope AS VARCHAR)},
+       {'key': {{attributes_key}}, 'value': {{unread}}}]) AS meta_entries
   FROM k
 ), body AS (
   SELECT *,
@@ -244,7 +259,38 @@ SELECT
   _file AS source_file,
   _row AS source_row
 FROM body
-""", keep=("normalise",), kind=KIND, call_usage=CALL_USAGE, **_ATTRIBUTES)
+""", keep=("normalise", "unread"), kind=KIND, call_usage=CALL_USAGE,
+                resource_key=literal(macros.RESOURCE_KEY), scope_key=literal(macros.SCOPE_KEY),
+                attributes_key=literal(macros.ATTRIBUTES_KEY), **_ATTRIBUTES)
+
+# Attribute families the shapes macros read by prefix (`name` and `name.*`): OpenInference
+# messages and tools, OpenLLMetry's flattened prompts, completions and functions, and the tags
+# under Langfuse's metadata and Traceloop's association properties.
+_READ_BY_PREFIX = ("llm.input_messages", "llm.output_messages", "llm.tools", "llm.request.functions",
+                   "gen_ai.prompt", "llm.prompts", "gen_ai.completion", "llm.completions",
+                   "langfuse.trace.metadata", "langfuse.observation.metadata",
+                   "traceloop.association.properties")
+# A call's or tool's input and output: its request, response and tool columns hold them. The
+# same attributes on other spans (a chain's input, an agent's result) are kept.
+_CONTENT = ("input.value", "output.value", "traceloop.entity.input", "traceloop.entity.output",
+            "langfuse.observation.input", "langfuse.observation.output")
+
+
+def _unread(mapping: str) -> str:
+    """SQL: the span attributes `mapping` does not read, as a JSON object (NULL when none). The
+    attributes it reads by name are found in its own text, so a key the mapping learns leaves
+    this object by itself."""
+    by_name = set(re.findall(r"\ba\['([^']+)'\]|tcx_s\(a, '([^']+)'\)", mapping))
+    names = sorted({key for pair in by_name for key in pair if key} - set(_CONTENT))
+    read = "(?s)" + "|".join([*map(re.escape, names),
+                              *(re.escape(p) + r"(?:\..*)?" for p in _READ_BY_PREFIX)])
+    return fill("""nullif(CAST(to_json(map_from_entries(list_filter(map_entries(a), lambda e: NOT (
+      regexp_full_match(e.key, {{read}})
+      OR (knd IN ('llm', 'embedding', 'tool') AND e.key IN ({{content}})))))) AS VARCHAR), '{}')""",
+                read=literal(read), content=", ".join(map(literal, _CONTENT)))
+
+
+_SPAN_SELECT = fill(_MAPPING, keep=("normalise",), unread=_unread(_MAPPING))
 
 
 def span_select(normalise: str) -> str:

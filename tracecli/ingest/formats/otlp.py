@@ -5,6 +5,8 @@ files say `instrumentationLibrarySpans`) or a LogsData ({"resourceLogs": [... "l
 A bare JSON array (or JSONL) of OTLP span objects is read too. Ids are hex (base64 and 0x-prefixed
 ids are converted), times are nanosecond numbers or decimal strings, attribute values are
 AnyValues. Span attributes follow the GenAI semantic conventions or OpenInference (tracecli.ingest.formats.otel_attributes).
+The resource's attributes and the instrumentation scope (`instrumentationLibrary` in old files)
+go with each of their spans into `n`, and from there into its metadata under `otel.*` keys.
 
 Log records carrying GenAI message content (event `gen_ai.client.inference.operation.details`,
 or the older per-message events `gen_ai.{system,user,assistant,tool}.message` / `gen_ai.choice`)
@@ -52,16 +54,31 @@ def claims_openinference(k: Keys) -> str:
     return fill("({{shape}} AND {{oi}})", shape=_shape(k), oi=_mentions_openinference(k))
 
 
+# The resource and the instrumentation scope, converted once a scope (not a span): their
+# attributes in one list, whose entries then part at the resource's count.
 _SPANS = """
 rs AS (SELECT _row, _file, unnest(json_extract(resourceSpans, '$[*]')) AS r
        FROM src WHERE resourceSpans IS NOT NULL),
-ss AS (SELECT _row, _file, unnest(list_concat(json_extract(r, '$.scopeSpans[*]'),
-                                              json_extract(r, '$.instrumentationLibrarySpans[*]'))) AS s
-       FROM rs),
+ss0 AS (SELECT _row, _file, json_extract(r, '$.resource.attributes[*]') AS res_list,
+          unnest(list_concat(json_extract(r, '$.scopeSpans[*]'),
+                             json_extract(r, '$.instrumentationLibrarySpans[*]'))) AS s
+        FROM rs),
+ss1 AS (SELECT *, coalesce(json_extract(s, '$.scope'), json_extract(s, '$.instrumentationLibrary')) AS sc,
+          coalesce(len(res_list), 0) AS n_res
+        FROM ss0),
+ss2 AS (SELECT *, tcx_kv_entries(to_json(list_concat(coalesce(res_list, []::JSON[]),
+          coalesce(json_extract(sc, '$.attributes[*]'), []::JSON[])))) AS env
+        FROM ss1),
+-- the scope as Langfuse's OpenTelemetry ingestion keeps it: {name, version, attributes}
+ss AS (SELECT _row, _file, s, to_json(tcx_map(env[:n_res])) AS resource,
+         CASE WHEN json_type(sc) = 'OBJECT' THEN tcx_obj(json_object(
+           'name', json_extract_string(sc, 'name'), 'version', json_extract_string(sc, 'version'),
+           'attributes', to_json(tcx_map(env[n_res + 1:])))) END AS scope
+       FROM ss2),
 sp AS (
-  SELECT _row, _file, unnest(json_extract(s, '$.spans[*]')) AS j FROM ss
+  SELECT _row, _file, resource, scope, unnest(json_extract(s, '$.spans[*]')) AS j FROM ss
   UNION ALL
-  SELECT _row, _file, json_object(
+  SELECT _row, _file, NULL::JSON, NULL::JSON, json_object(
     'traceId', coalesce(traceId, trace_id), 'spanId', coalesce(spanId, span_id),
     'parentSpanId', coalesce(parentSpanId, parent_span_id), 'name', name,
     'startTimeUnixNano', coalesce(startTimeUnixNano, start_time_unix_nano),
@@ -79,7 +96,8 @@ n0 AS (
     tc_time(coalesce(json_extract(j, 'endTimeUnixNano'), json_extract(j, 'end_time_unix_nano'))) AS t1,
     json_extract(j, 'status') AS st,
     json_extract(j, 'events') AS evs,
-    tcx_kv_entries(json_extract(j, 'attributes')) AS es
+    tcx_kv_entries(json_extract(j, 'attributes')) AS es,
+    resource, scope
   FROM sp
 ),
 n1 AS (
@@ -95,7 +113,8 @@ n AS (
     list_filter(json_extract(exc_event, '$.attributes[*]'),
                 lambda kv: json_extract_string(kv, 'key') = 'exception.message')[1]
       ->'value'->>'stringValue' AS exception,
-    coalesce(tcx_map(es), MAP {}::MAP(VARCHAR, JSON)) AS a
+    coalesce(tcx_map(es), MAP {}::MAP(VARCHAR, JSON)) AS a,
+    resource, scope
   FROM n1
   WHERE trace_id IS NOT NULL AND span_id IS NOT NULL
 )"""
