@@ -13,7 +13,7 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import SAMPLE_JSONL, SAMPLES, Invoke
+from tests.conftest import SAMPLE_JSONL, SAMPLES, Invoke, Stored
 from tests.test_formats import CASES, FORMATS
 from tracecli.cli.main import app
 from tracecli.ingest import routing
@@ -145,6 +145,41 @@ def test_a_foreign_record_past_the_head_is_read_by_its_own_reader(
     assert sum(t["llm_calls"] for t in traces) == 14  # 15 Portkey rows, one of them a retry
 
 
+@pytest.mark.parametrize("head", sorted(ONE_EACH.values()))
+def test_every_other_format_past_the_head_of_one_is_read_by_its_own_reader(
+        cli: Invoke, isolated_store: Path, apart: dict[str, Any], tmp_path: Path, head: str) -> None:
+    """Whatever the head's reader keeps or drops as it maps its records (a span id, a
+    resource), a record of another format after the head reaches the check and is read."""
+    lines = records(STREAMS[head])
+    others = sorted(set(ONE_EACH.values()) - {head})
+    path = tmp_path / "long.jsonl"
+    path.write_text("".join(line + "\n" for line in lines * (routing.HEAD // len(lines) + 1))
+                    + stream(*others))
+    result = cli("ingest", str(path))
+    assert result.exit_code == 0, result.stderr
+
+    def unscored(found: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        return {k: {f: v for f, v in t.items() if f not in WITHOUT_FEEDBACK} for k, t in found.items()}
+
+    assert unscored(traces(cli)) == unscored(expected(apart, (head, *others)))
+    # feedback records have no id: each copy of the head is one more
+    assert sorted({repr(row) for row in feedback_rows(isolated_store)}) == sorted(map(repr, apart["feedback"]))
+
+
+@pytest.mark.parametrize("head", sorted(ONE_EACH.values()))
+def test_a_folder_whose_first_file_is_of_one_format_reads_every_file_right(
+        cli: Invoke, isolated_store: Path, apart: dict[str, Any], tmp_path: Path, head: str) -> None:
+    """Small files are trusted to the first one's reader and read together: a file of another
+    format among them is still read by its own reader, never dropped."""
+    others = sorted(set(ONE_EACH.values()) - {head})
+    for number, name in enumerate([head, *others]):
+        (tmp_path / f"{number:02d}-{name}.jsonl").write_text(stream(name))
+    result = cli("ingest", str(tmp_path))
+    assert result.exit_code == 0, result.stderr
+    assert scored(traces(cli)) == scored(expected(apart, (head, *others)))
+    assert feedback_rows(isolated_store) == apart["feedback"]
+
+
 def test_an_unclaimed_record_past_the_head_is_named_by_its_line(
         cli: Invoke, isolated_store: Path, tmp_path: Path) -> None:
     path = long_file(tmp_path, '{"hello": "world"}')
@@ -212,3 +247,48 @@ def test_keys_a_claim_tests_as_json_are_json_in_every_reader() -> None:
                     assert reader.columns[key] == "JSON", (claimant.name, key, reader.name)
             for reader in registry.READERS:  # every relation can evaluate every claim
                 reader.claims(Keys(routing.columns_for(reader)))
+
+
+# --- folders of small files: read together, by one statement per reader --------------------
+
+
+def small_files(folder: Path, *extra: tuple[str, str]) -> Path:
+    """A folder of one-call JSON files as LiteLLM's S3 logger writes them, plus `extra` files
+    (name, text) sorted after them."""
+    folder.mkdir()
+    for n, line in enumerate(records(FORMATS / "litellm" / "payloads.jsonl")):
+        (folder / f"call-{n}.json").write_text(line)
+    for name, text in extra:
+        (folder / name).write_text(text)
+    return folder
+
+
+def test_a_folder_of_small_files_of_several_formats_reads_as_each_file_apart(
+        cli: Invoke, stored: Stored, isolated_store: Path, tmp_path: Path) -> None:
+    folder = small_files(tmp_path / "logs", ("zz-portkey.json", records(SAMPLE_JSONL)[0]),
+                         ("zzz-feedback.json", records(FEEDBACK)[0]))
+    files = sorted(str(p) for p in folder.iterdir())
+    for path in files:
+        result = cli("ingest", path)
+        assert result.exit_code == 0, result.stderr
+    apart = [traces(cli), feedback_rows(isolated_store)]
+    isolated_store.unlink()
+    result = cli("ingest", str(folder))
+    assert result.exit_code == 0, result.stderr
+    assert f"ingested {len(files)} file(s)" in result.stderr and "1 feedback" in result.stderr
+    assert [traces(cli), feedback_rows(isolated_store)] == apart
+
+
+def test_a_bad_file_among_small_files_is_named(cli: Invoke, isolated_store: Path,
+                                              tmp_path: Path) -> None:
+    folder = small_files(tmp_path / "logs", ("zz-cut.json", records(SAMPLE_JSONL)[0][:-9]),
+                         ("zzz-odd.json", '{"hello": "world"}'))
+    result = cli("ingest", str(folder))
+    assert result.exit_code == 3 and "zz-cut.json" in result.stderr, result.stderr
+    assert not isolated_store.exists() or traces(cli) == {}
+    result = cli("ingest", "--skip-bad", str(folder))
+    assert result.exit_code == 0, result.stderr
+    assert "zz-cut.json" in result.stderr and "zzz-odd.json" in result.stderr
+    listed = traces(cli)
+    assert sum(t["llm_calls"] for t in listed.values()) == len(records(
+        FORMATS / "litellm" / "payloads.jsonl"))

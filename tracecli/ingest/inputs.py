@@ -43,6 +43,66 @@ class Source:
     size: int
 
 
+# A file no larger than this is read together with the other small files of its kind, by one
+# statement: the fixed cost of a statement per file (planning the mapping, a few ms to a few
+# hundred) is what a folder of one-call files used to spend its time on.
+SMALL_FILE = 8 << 20
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Small files of one container read by one statement (`read_json` of their paths, each
+    record told apart by its file's path, which is also its label)."""
+
+    sources: tuple[Source, ...]
+
+    @property
+    def path(self) -> list[str]:
+        return [s.path for s in self.sources]
+
+    @property
+    def label(self) -> str:
+        return f"{len(self.sources)} files ({self.sources[0].label}, …)"
+
+    @property
+    def container(self) -> Container:
+        return self.sources[0].container
+
+    @property
+    def gzipped(self) -> bool:
+        return self.sources[0].gzipped
+
+    @property
+    def size(self) -> int:
+        return sum(s.size for s in self.sources)
+
+
+Input = Source | Batch  # what one statement reads
+
+
+def batchable(source: Source) -> bool:
+    """A small JSON file named by its own path (not stdin's spool, nor a cleaned copy)."""
+    return (source.container != "parquet" and source.size <= SMALL_FILE
+            and source.label == source.path)
+
+
+def batches(sources: list[Source]) -> list[Input]:
+    """The sources, small files of one kind together (from two on), each batch where its first
+    file was."""
+    groups: dict[tuple[str, bool], list[Source]] = {}
+    for source in sources:
+        if batchable(source):
+            groups.setdefault((source.container, source.gzipped), []).append(source)
+    out: list[Input] = []
+    for source in sources:
+        group = groups.get((source.container, source.gzipped)) if batchable(source) else None
+        if group is None or len(group) < 2:
+            out.append(source)
+        elif group[0] is source:
+            out.append(Batch(tuple(group)))
+    return out
+
+
 Unreadable = Callable[[str, BadInput], None]  # (label, why): --skip-bad sets the file aside
 
 

@@ -24,7 +24,11 @@ from tracecli.ingest.formats.base import Reader, ReadOptions
 from tracecli.ingest.inputs import (
     NO_FIELDS,
     READ_ERRORS,
+    Batch,
+    Input,
     Source,
+    batchable,
+    batches,
     expand,
     is_blank,
     locate_bad_element,
@@ -67,7 +71,7 @@ class IngestResult:
         return self.bytes / 1e6 / self.seconds if self.seconds else 0.0
 
 
-def _relation_sql(source: Source, route: Route, stored: dict[str, str], reading: _Reading) -> str:
+def _relation_sql(source: Input, route: Route, stored: dict[str, str], reading: _Reading) -> str:
     """The `src` relation of the route's reader: its declared columns (with what its records'
     labels are computed from, when the file is routed) plus record number and file label
     (`$label`), of the records that are its own; `stored` is a Parquet file's own columns.
@@ -80,22 +84,25 @@ def _relation_sql(source: Source, route: Route, stored: dict[str, str], reading:
     JSONL or Parquet are the same spans. Parquet numbers its rows itself."""
     reader = route.reader
     columns = reader.columns if route.mode == "all" else routing.columns_for(reader)
-    if route.mode != "all":
-        mine = routing.condition(route, columns)
-    elif source.container == "parquet":
-        mine = _is_record([c for c in reader.columns if c in stored], reading.skip_bad)
+    check, where = "true", "true"
+    if route.mode == "filter":
+        where = routing.condition(route, columns)
+    elif route.mode == "guard":
+        check = routing.condition(route, columns)
     else:
-        mine = _is_record(reader.columns, reading.skip_bad)
+        fields = [c for c in reader.columns if c in stored] if source.container == "parquet" else reader.columns
+        if reading.skip_bad:
+            where = _holds_any(fields)
+        else:
+            check = _is_record(fields)
     return scan.relation(source, columns, stored, numbered=not reader.row_per_record,
-                         where=mine, max_line=reading.max_line)
+                         where=where, check=check, max_line=reading.max_line)
 
 
-def _is_record(fields: Iterable[str], skip_bad: bool) -> str:
+def _is_record(fields: Iterable[str]) -> str:
     """A JSON value or Parquet row with none of the reader's fields (a `null` line, `{}`, a row
     of nulls) holds no record: the ingest fails on it, naming where it is (`_read_error`), or
-    with --skip-bad drops it (counted by `_set_aside_empty`)."""
-    if skip_bad:
-        return _holds_any(fields)
+    with --skip-bad it is dropped (`_holds_any`; counted by `_set_aside_empty`)."""
     return fill("({{present}} OR error({{message}}))", present=_holds_any(fields),
                 message=literal(NO_FIELDS))
 
@@ -108,6 +115,11 @@ def _holds_any(fields: Iterable[str]) -> str:
 
 class _LongLine(Exception):
     """A JSONL line longer than the ingest allowed: it runs again, allowing LONG_LINE."""
+
+
+class _Unbatch(Exception):
+    """A statement reading small files together failed: the ingest runs again reading each
+    file on its own, which names what is wrong where."""
 
 
 class _Relabel(Exception):
@@ -124,21 +136,42 @@ class _Reading:
     """How one run of an ingest reads its JSON files."""
     max_line: int = MAX_LINE
     skip_bad: bool = False
+    batch: bool = True  # small files of one reader read together (inputs.Batch)
+    trusted: bool = True  # small files trusted to the first one's reader (routing.plan_batch)
 
 
 Step = tuple[Source, Route]  # a file, and one reader of its records
 
 
-def _file_params(source: Source) -> dict[str, str]:
-    """The parameters of a file's mapping: what DuckDB reads, and what messages call it."""
-    return {"path": source.path, "label": source.label}
+def _merged(plan: list[Step]) -> list[tuple[Input, Route]]:
+    """The plan with the steps of small files that one reader reads whole (records with ids
+    of their own, so unnumbered) made one step each: one statement for a folder of files."""
+    def key(source: Source, route: Route) -> tuple[str, bool, str, str] | None:
+        if not (batchable(source) and route.reader.row_per_record):
+            return None
+        return source.container, source.gzipped, route.reader.name, route.mode
+
+    groups: dict[tuple[str, bool, str, str], list[Source]] = {}
+    for source, route in plan:
+        if (k := key(source, route)) is not None:
+            groups.setdefault(k, []).append(source)
+    out: list[tuple[Input, Route]] = []
+    for source, route in plan:
+        k = key(source, route)
+        group = groups[k] if k is not None else []
+        if len(group) < 2:
+            out.append((source, route))
+        elif group[0] is source:
+            out.append((Batch(tuple(group)), route))
+    return out
 
 
-def _mapped(con: duckdb.DuckDBPyConnection, source: Source, route: Route,
+def _mapped(con: duckdb.DuckDBPyConnection, source: Input, route: Route,
             options: ReadOptions, reading: _Reading) -> str:
     """The file's records as span (or feedback) rows, named by their format, masked when asked."""
     reader = route.reader
-    stored = scan.parquet_columns(con, source) if source.container == "parquet" else {}
+    stored = (scan.parquet_columns(con, source)
+              if isinstance(source, Source) and source.container == "parquet" else {})
     relation = _relation_sql(source, route, stored, reading)
     select = reader.select(options)
     if reader.stamped_format is None:
@@ -146,14 +179,14 @@ def _mapped(con: duckdb.DuckDBPyConnection, source: Source, route: Route,
     else:
         mapped = fill(_MAPPED_STAMPED, relation=relation, select=select,
                       format=literal(reader.stamped_format))
-    return redact.wrap(con, mapped, _file_params(source)) if options.redact else mapped
+    return redact.wrap(con, mapped, scan.params(source)) if options.redact else mapped
 
 
 _MAPPED = "WITH src AS ({{relation}}) SELECT * FROM ({{select}})"
 _MAPPED_STAMPED = "WITH src AS ({{relation}}) SELECT *, {{format}} AS source_format FROM ({{select}})"
 
 
-def _stage(con: duckdb.DuckDBPyConnection, source: Source, route: Route, options: ReadOptions,
+def _stage(con: duckdb.DuckDBPyConnection, source: Input, route: Route, options: ReadOptions,
            ingest_id: int, reading: _Reading) -> int:
     """Insert one file's records; returns how many it holds.
 
@@ -161,13 +194,15 @@ def _stage(con: duckdb.DuckDBPyConnection, source: Source, route: Route, options
     the ingest's files are all in: `_drop_duplicates`). A file whose first record is stored
     already (a re-ingest, a log that grew) is read twice: its record keys first, then only the
     records the store lacks, so re-reading a file costs a fraction of its first ingest."""
-    params, reader = _file_params(source), route.reader
+    params, reader = scan.params(source), route.reader
     try:
         mapped = _mapped(con, source, route, options, reading)
         insert = _insert_new if _first_record_stored(con, mapped, params, reader.table) else _insert_all
         with _unordered(con) if reader.row_per_record else nullcontext():
             return insert(con, mapped, params, reader.table, ingest_id)
     except duckdb.Error as exc:
+        if isinstance(source, Batch):
+            raise _Unbatch from exc
         if routing.MIXED in str(exc):
             raise _Relabel(source) from exc
         if "maximum_object_size" in str(exc) and reading.max_line < LONG_LINE:
@@ -189,7 +224,7 @@ def _unordered(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     con.execute("SET preserve_insertion_order = true")
 
 
-def _first_record_stored(con: duckdb.DuckDBPyConnection, mapped: str, params: dict[str, str],
+def _first_record_stored(con: duckdb.DuckDBPyConnection, mapped: str, params: dict[str, object],
                          table: str) -> bool:
     name, when = _table_names(table)
     first = con.execute(fill("SELECT record_key, {{when}} FROM ({{mapped}}) LIMIT 1",
@@ -214,7 +249,7 @@ _INSERT = """INSERT INTO {{table}} BY NAME
 SELECT *, $ingest_id::INTEGER AS ingest_id FROM ({{mapped}}){{where}}"""
 
 
-def _insert_all(con: duckdb.DuckDBPyConnection, mapped: str, params: dict[str, str], table: str,
+def _insert_all(con: duckdb.DuckDBPyConnection, mapped: str, params: dict[str, object], table: str,
                 ingest_id: int) -> int:
     """Every record, in one streaming insert."""
     row = con.execute(fill(_INSERT, table=ident(table), mapped=mapped, where=""),
@@ -226,7 +261,7 @@ _KEEP = """CREATE OR REPLACE TEMP TABLE keep AS SELECT DISTINCT record_key FROM 
 WHERE NOT EXISTS (SELECT 1 FROM {{table}} s WHERE s.record_key = i.record_key)"""
 
 
-def _insert_new(con: duckdb.DuckDBPyConnection, mapped: str, params: dict[str, str], table: str,
+def _insert_new(con: duckdb.DuckDBPyConnection, mapped: str, params: dict[str, object], table: str,
                 ingest_id: int) -> int:
     """Records whose keys the store lacks. A first pass computes only the record keys (DuckDB
     prunes the rest of the mapping); a file already ingested stops there. The insert streams,
@@ -397,15 +432,17 @@ def ingest(
         if options.redact:
             redact.install(con)
 
-        def relabel(plan: list[Step], source: Source) -> list[Step]:
-            """The plan with `source` labelled record by record."""
-            at = next(i for i, step in enumerate(plan) if step[0] is source)
-            rest = [step for step in plan[at:] if step[0] is not source]
-            return plan[:at] + _plan(con, [source], None, skipped, rejects,
-                                     frozenset([source.path])) + rest
+        def replan(plan: list[Step], again: list[Source], whole: bool) -> list[Step]:
+            """The plan with the files `again` planned once more, where the first of them
+            was: labelled record by record (`whole`), or small ones together, then each."""
+            paths = {s.path for s in again}
+            at = next(i for i, step in enumerate(plan) if step[0].path in paths)
+            rest = [step for step in plan[at:] if step[0].path not in paths]
+            return plan[:at] + _plan(con, again, None, skipped, rejects, frozenset(paths),
+                                     together=not whole) + rest
 
         ingest_id, result = _run_all(con, plan, sources, options, progress, result,
-                                     _Reading(skip_bad=skip_bad), relabel)
+                                     _Reading(skip_bad=skip_bad), replan)
         if skipped is not None:
             result.skipped, result.skipped_files = skipped.records, skipped.files
             result.problems = skipped.problems
@@ -417,16 +454,27 @@ def ingest(
 
 def _plan(con: duckdb.DuckDBPyConnection, sources: list[Source], format_name: str | None,
           skipped: salvage.Skipped | None, rejects: BinaryIO | None,
-          labelled: frozenset[str] = frozenset()) -> list[Step]:
+          labelled: frozenset[str] = frozenset(), together: bool = False) -> list[Step]:
     """Each file with its readers (tracecli.ingest.routing), or with the one `format_name`
     names. A file whose records no reader claims fails the ingest, or with --skip-bad
     (`skipped`) those records are set aside; an unreadable file is set aside whole. Files in
-    `labelled` (paths) are labelled record by record."""
+    `labelled` (paths) are labelled record by record, small ones `together` by one pass over
+    them all. Otherwise small files of one kind are trusted to the reader of the first of
+    them (`routing.plan_batch`), checked as they are read."""
     if format_name:
         reader = registry.by_name(format_name)
         return [(source, Route(reader, "all")) for source in sources]
+    known: dict[str, list[Route]] = {}
+    for item in batches(sources) if together or not labelled else []:
+        if isinstance(item, Batch) and together:
+            known.update(routing.label_batch(con, item, MAX_LINE))
+        elif isinstance(item, Batch):
+            known.update(routing.plan_batch(con, item, MAX_LINE) or {})
     plan: list[Step] = []
     for source in sources:
+        if source.path in known:
+            plan.extend((source, route) for route in known[source.path])
+            continue
         try:
             plan.extend((source, route) for route in _routes(con, source, skipped, rejects,
                                                              source.path in labelled))
@@ -455,7 +503,7 @@ def _routes(con: duckdb.DuckDBPyConnection, source: Source, skipped: salvage.Ski
 
 def _run_all(con: duckdb.DuckDBPyConnection, plan: list[Step], sources: list[Source],
              options: ReadOptions, progress: Progress | None, result: IngestResult,
-             reading: _Reading, relabel: Callable[[list[Step], Source], list[Step]]
+             reading: _Reading, replan: Callable[[list[Step], list[Source], bool], list[Step]]
              ) -> tuple[int, IngestResult]:
     """`_run`, again from the start (it rolled back whole) as often as it asks, each time
     with what it lacked: long lines allowed; a file of mixed formats labelled record by
@@ -470,7 +518,13 @@ def _run_all(con: duckdb.DuckDBPyConnection, plan: list[Step], sources: list[Sou
         except _LongLine:
             reading = replace(reading, max_line=LONG_LINE)
         except _Relabel as mixed:
-            plan = relabel(plan, mixed.source)
+            plan = replan(plan, [mixed.source], True)
+        except _Unbatch:
+            # files trusted to one reader are labelled (together), then read one by one
+            guarded = list({s.path: s for s, route in plan if route.mode == "guard"}.values())
+            if reading.trusted and guarded:
+                plan = replan(plan, guarded, False)
+            reading = replace(reading, batch=reading.trusted, trusted=False)
         except duckdb.OutOfMemoryException:
             if not bounded:
                 raise
@@ -505,16 +559,18 @@ def _steps(con: duckdb.DuckDBPyConnection, plan: list[Step],
     ingest_id = _next_ingest_id(con)
     total_bytes = sum(s.size for s in sources)
     read: set[str] = set()
-    for source, route in plan:
+    for item, route in _merged(plan) if reading.batch else plan:
+        files = item.sources if isinstance(item, Batch) else (item,)
         if progress:
-            progress(source, result.bytes, total_bytes)
-        n = _stage(con, source, route, options, ingest_id, reading)
+            progress(files[0], result.bytes, total_bytes)
+        n = _stage(con, item, route, options, ingest_id, reading)
         result.records += n
         result.by_format[route.reader.name] += n
-        if source.path not in read:
-            read.add(source.path)
-            result.files += 1
-            result.bytes += source.size
+        for source in files:
+            if source.path not in read:
+                read.add(source.path)
+                result.files += 1
+                result.bytes += source.size
     for table in sorted({route.reader.table for _, route in plan}):
         _drop_duplicates(con, table, ingest_id)
     result.spans_added, result.feedback_added = _rows_of_ingest(con, ingest_id)

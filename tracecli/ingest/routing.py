@@ -21,7 +21,7 @@ from tracecli.errors import BadInput
 from tracecli.ingest import inputs, salvage, scan
 from tracecli.ingest.formats import registry
 from tracecli.ingest.formats.base import Keys, Reader
-from tracecli.ingest.inputs import Source
+from tracecli.ingest.inputs import Batch, Source
 from tracecli.sql.template import fill, literal, merge
 
 HEAD = 1000  # records labelled before a file's one reader is trusted with the rest
@@ -129,7 +129,7 @@ def plan_file(con: duckdb.DuckDBPyConnection, source: Source, *, whole: bool, ma
     stored = scan.parquet_columns(con, source) if source.container == "parquet" else {}
     relation = scan.relation(source, label_columns(), stored, numbered=False, where="true",
                              max_line=max_line)
-    params = {"path": source.path, "label": source.label}
+    params = scan.params(source)
     counts = _counts(con, relation, params, None if whole else HEAD)
     found = routes(counts, whole or sum(counts.values()) < HEAD)
     if found is None:
@@ -142,7 +142,7 @@ def plan_file(con: duckdb.DuckDBPyConnection, source: Source, *, whole: bool, ma
     return found
 
 
-def _counts(con: duckdb.DuckDBPyConnection, relation: str, params: dict[str, str],
+def _counts(con: duckdb.DuckDBPyConnection, relation: str, params: dict[str, object],
             head: int | None) -> Counter[str | None]:
     rows = con.execute(count_sql(relation, head), params).fetchall()
     return Counter({name: int(n) for name, n in rows})
@@ -162,7 +162,7 @@ UNKNOWN = "cannot detect the log format (record shape not recognised; tried {tri
 
 
 def _set_aside(con: duckdb.DuckDBPyConnection, source: Source, relation: str,
-               params: dict[str, str], count: int, skipped: salvage.Skipped | None,
+               params: dict[str, object], count: int, skipped: salvage.Skipped | None,
                rejects: BinaryIO | None) -> None:
     """Records no reader claims: the first fails the ingest, or with --skip-bad all are set
     aside, the first few named."""
@@ -176,6 +176,47 @@ def _set_aside(con: duckdb.DuckDBPyConnection, source: Source, relation: str,
     if rejects is not None:
         for _, raw in where:
             rejects.write(raw if raw.endswith(b"\n") else raw + b"\n")
+
+
+def plan_batch(con: duckdb.DuckDBPyConnection, batch: Batch,
+               max_line: int) -> dict[str, list[Route]] | None:
+    """The small files' reader, by labelling the first file's records: each file's mapping
+    then checks every record as it reads (`guard`), and one statement reads them all. None
+    when the first file is not one reader's whole: the files are planned one by one."""
+    first = batch.sources[0]
+    relation = scan.relation(first, label_columns(), {}, numbered=False, where="true",
+                             max_line=max_line)
+    try:
+        counts = _counts(con, relation, scan.params(first), HEAD)
+    except duckdb.Error:
+        return None
+    found = routes(counts, whole=False)
+    if not found or len(found) != 1 or found[0].mode != "guard":
+        return None
+    return {s.path: found for s in batch.sources}
+
+
+_COUNT_BY_FILE = """SELECT _file, _label, count(*) FROM (
+  SELECT _file, {{label}} AS _label FROM ({{relation}})) GROUP BY ALL"""
+
+
+def label_batch(con: duckdb.DuckDBPyConnection, batch: Batch,
+                max_line: int) -> dict[str, list[Route]]:
+    """Each small file's readers, by one pass labelling every record of them all, by path
+    (`filter`: exact). Files holding a record no reader claims are left out (planned on their
+    own, which names it); all are, when DuckDB cannot read one of them."""
+    relation = scan.relation(batch, label_columns(), {}, numbered=False, where="true",
+                             max_line=max_line)
+    sql = fill(_COUNT_BY_FILE, label=label(label_columns()), relation=relation)
+    try:
+        rows = con.execute(sql, scan.params(batch)).fetchall()
+    except duckdb.Error:
+        return {}
+    counts: dict[str, Counter[str | None]] = {}
+    for path, name, n in rows:
+        counts.setdefault(path, Counter())[name] = int(n)
+    return {s.path: [Route(r, "filter") for r in registry.READERS if found.get(r.name)]
+            for s in batch.sources if None not in (found := counts.get(s.path, Counter()))}
 
 
 def positions(source: Source, numbers: list[int]) -> list[tuple[str, bytes]]:

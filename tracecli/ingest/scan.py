@@ -6,7 +6,7 @@ from __future__ import annotations
 import duckdb
 
 from tracecli.errors import BadInput, first_line
-from tracecli.ingest.inputs import Source
+from tracecli.ingest.inputs import Batch, Input, Source
 from tracecli.sql.template import fill, ident, literal, struct_literal
 
 # DuckDB's JSON reader allocates buffers of twice the largest object it allows, per thread: a
@@ -19,16 +19,36 @@ MAX_DOCUMENT = 1 << 30
 
 
 READ_JSON = """read_json($path, columns = {{columns}}, format = {{format}},
-          compression = {{compression}}, maximum_object_size = {{largest}})"""
+          compression = {{compression}}, maximum_object_size = {{largest}}{{files}})"""
 
 
-def json_scan(source: Source, columns: dict[str, str], max_line: int) -> str:
-    """read_json over declared columns (unknown keys are ignored; no sniffing)."""
+def json_scan(source: Input, columns: dict[str, str], max_line: int) -> str:
+    """read_json over declared columns (unknown keys are ignored; no sniffing); a batch's
+    records carry their file's path (`filename`)."""
     lines = source.container == "jsonl"
     return fill(READ_JSON, columns=struct_literal(columns),
                 format=literal("newline_delimited" if lines else "auto"),
                 compression=literal("gzip" if source.gzipped else "none"),
-                largest=str(max_line if lines else MAX_DOCUMENT))
+                largest=str(_largest(source, max_line)),
+                files=", filename = true" if isinstance(source, Batch) else "")
+
+
+def params(source: Input) -> dict[str, object]:
+    """The parameters of a scan: what DuckDB reads, and what messages call it (a batch's
+    records name their own files)."""
+    if isinstance(source, Batch):
+        return {"path": source.path}
+    return {"path": source.path, "label": source.label}
+
+
+def _largest(source: Input, max_line: int) -> int:
+    """The largest record the scan allows. A whole document may be one object (its reading
+    buffers cost time per file: a batch of small files allows what the largest of them needs)."""
+    if source.container == "jsonl":
+        return max_line
+    if isinstance(source, Batch) and not source.gzipped:
+        return max(MAX_LINE, 2 * max(s.size for s in source.sources))
+    return MAX_DOCUMENT
 
 
 def parquet_columns(con: duckdb.DuckDBPyConnection, source: Source) -> dict[str, str]:
@@ -66,23 +86,32 @@ def parquet_cast(name: str, ctype: str, stored: str | None) -> str:
     return fill("CAST({{column}} AS {{type}})", column=column, type=ctype)
 
 
-_JSON_RELATION = """SELECT * FROM (SELECT *, {{row}} AS _row, $label::VARCHAR AS _file FROM {{scan}})
-WHERE {{where}}"""
+# `check` holds for every record or fails the statement. It is tested below the window that
+# numbers the records, where none of the mapping's filters reach: DuckDB pushes a filter down to
+# the scan's and orders the tests by cost, so a cheap test of the mapping's (a span id present)
+# would otherwise drop a record before the check saw it. `where` is tested above the window.
+_JSON_RELATION = """SELECT * FROM (SELECT *{{exclude}}, {{row}} AS _row, {{file}} AS _file
+FROM (SELECT * FROM {{scan}} WHERE {{check}})) WHERE {{where}}"""
 
 _PARQUET_RELATION = """SELECT * FROM (SELECT {{columns}}, {{row}} AS _row, $label::VARCHAR AS _file
 FROM read_parquet($path, file_row_number = true)) WHERE {{where}}"""
 
 
-def relation(source: Source, columns: dict[str, str], stored: dict[str, str], *, numbered: bool,
-             where: str, max_line: int) -> str:
+def relation(source: Input, columns: dict[str, str], stored: dict[str, str], *, numbered: bool,
+             where: str, max_line: int, check: str = "true") -> str:
     """SQL: the file's records as `columns`, with `_row` (1-based record number, or NULL unless
-    `numbered`) and `_file` (`$label`), those for which `where` holds. `stored`: a Parquet
-    file's own columns (`parquet_columns`). Parquet numbers its rows itself, in parallel."""
+    `numbered`) and `_file` (`$label`; a batch's: each record's file), those for which `where`
+    holds; `check` holds for all or raises, before any filter (`_JSON_RELATION`). `stored`: a
+    Parquet file's own columns (`parquet_columns`). Parquet numbers its rows itself, in
+    parallel. Records of a batch are read unnumbered."""
     if source.container == "parquet":
         exprs = parquet_select(columns, stored)
         listed = ", ".join(fill("{{expr}} AS {{name}}", expr=expr, name=ident(name))
                            for name, expr in exprs.items())
-        return fill(_PARQUET_RELATION, columns=listed, where=where,
+        return fill(_PARQUET_RELATION, columns=listed, where=f"{check} AND {where}",
                     row="file_row_number + 1" if numbered else "NULL::BIGINT")
-    return fill(_JSON_RELATION, scan=json_scan(source, columns, max_line), where=where,
-                row="row_number() OVER ()" if numbered else "NULL::BIGINT")
+    batch = isinstance(source, Batch)
+    return fill(_JSON_RELATION, scan=json_scan(source, columns, max_line), where=where, check=check,
+                row="row_number() OVER ()" if numbered and not batch else "NULL::BIGINT",
+                exclude=" EXCLUDE (filename)" if batch else "",
+                file="filename" if batch else "$label::VARCHAR")

@@ -29,11 +29,14 @@ def claims(k: Keys) -> str:
 def select(options: ReadOptions) -> str:
     return r"""
 WITH r AS (
-  SELECT *,
+  -- no filter here (the routing check must see every record): a run without an id, which only
+  -- --format langsmith reads, is keyed by its content
+  SELECT * REPLACE (coalesce(id, md5(concat_ws('|', name, run_type, CAST(start_time AS VARCHAR),
+                                                CAST(inputs AS VARCHAR), CAST(outputs AS VARCHAR)))) AS id),
     tcx_j(inputs) AS i, tcx_j(outputs) AS o, tcx_j(extra) AS x,
     lower(run_type) AS rt,
     tc_time(start_time) AS t0, tc_time(end_time) AS t1
-  FROM src WHERE id IS NOT NULL
+  FROM src
 ), g AS (
   SELECT *,
     CASE WHEN json_type(o, '$.generations[0]') = 'ARRAY' THEN json_extract(o, '$.generations[0][0]')
