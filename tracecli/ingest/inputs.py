@@ -301,6 +301,40 @@ def read_lines(source: Source) -> Iterator[tuple[int, bytes]]:
         return
 
 
+def refuse_lines_longer_than(source: Source, limit: int) -> None:
+    """A line longer than `limit` fails the ingest (or, with --skip-bad, sets the file aside),
+    naming it (`line_longer_than`)."""
+    found = line_longer_than(source, limit)
+    if found:
+        raise BadInput(f"{source.label}:{found[0]}: line longer than {limit >> 20} MiB, "
+                       "the longest JSONL line tracecli reads")
+
+
+def line_longer_than(source: Source, limit: int) -> tuple[int, int] | None:
+    """After DuckDB refused a line at its least allowance, before it is asked to allow more:
+    the first line longer than `limit` bytes, as (1-based line, bytes of it read), or None.
+    One streaming pass over the (decompressed) bytes that holds a chunk, never a line: a gzip
+    that expands to one line of gigabytes stops being read once the line passes `limit`."""
+    chunk_size = max(1, min(1 << 20, limit))  # a line inside one chunk is no longer than `limit`
+    number, length = 1, 0  # the line being read, and its bytes so far
+    try:
+        with _open_text(source.path, source.gzipped) as fh:
+            while chunk := fh.read(chunk_size):
+                first = chunk.find(b"\n")
+                if first < 0:
+                    length += len(chunk)
+                elif length + first > limit:
+                    return number, length + first
+                else:
+                    number += chunk.count(b"\n")
+                    length = len(chunk) - chunk.rfind(b"\n") - 1
+                if length > limit:
+                    return number, length
+    except (OSError, EOFError, zlib.error):
+        return None  # a stream that breaks off: the read names where
+    return None
+
+
 NO_FIELDS = "record has none of the fields this format reads"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import re
 import signal
 import tempfile
@@ -34,6 +35,7 @@ from tracecli.ingest.inputs import (
     locate_bad_element,
     locate_bad_line,
     locate_bad_row_group,
+    refuse_lines_longer_than,
 )
 from tracecli.ingest.routing import Route
 from tracecli.ingest.scan import LONG_LINE, MAX_LINE
@@ -42,7 +44,9 @@ from tracecli.store import rollup
 from tracecli.store import summaries as derive
 from tracecli.store.connection import configure, is_interrupt, store_failures, store_path
 
-Progress = Callable[[Source, int, int], None]  # (file being read, bytes done, bytes in all)
+# (file being read, bytes done, bytes in all): before each statement, then from a thread while
+# it reads (`_ticking`)
+Progress = Callable[[Source, int, int], None]
 
 
 @dataclass
@@ -114,7 +118,21 @@ def _holds_any(fields: Iterable[str]) -> str:
 
 
 class _LongLine(Exception):
-    """A JSONL line longer than the ingest allowed: it runs again, allowing LONG_LINE."""
+    """A JSONL line of `source` longer than the ingest allowed: it runs again, allowing
+    LONG_LINE, unless a line is longer than that (`_refuse_longer_lines`)."""
+
+    def __init__(self, source: Source) -> None:
+        super().__init__(source.label)
+        self.source = source
+
+
+def _refuse_longer_lines(source: Input) -> None:
+    """Before DuckDB is asked to allow LONG_LINE: a JSONL line longer than that fails the
+    ingest here, naming it, found by one streaming pass (`refuse_lines_longer_than`). DuckDB
+    would take buffers of twice the allowance per thread to refuse it, and the error path then
+    read the line whole to say where it was: gigabytes for a gzip expanding to one long line."""
+    if isinstance(source, Source) and source.container == "jsonl":
+        refuse_lines_longer_than(source, LONG_LINE)
 
 
 class _Unbatch(Exception):
@@ -179,7 +197,7 @@ def _mapped(con: duckdb.DuckDBPyConnection, source: Input, route: Route,
     else:
         mapped = fill(_MAPPED_STAMPED, relation=relation, select=select,
                       format=literal(reader.stamped_format))
-    return redact.wrap(con, mapped, scan.params(source)) if options.redact else mapped
+    return redact.wrap(con, mapped, reader.table) if options.redact else mapped
 
 
 _MAPPED = "WITH src AS ({{relation}}) SELECT * FROM ({{select}})"
@@ -197,7 +215,8 @@ def _stage(con: duckdb.DuckDBPyConnection, source: Input, route: Route, options:
     params, reader = scan.params(source), route.reader
     try:
         mapped = _mapped(con, source, route, options, reading)
-        insert = _insert_new if _first_record_stored(con, mapped, params, reader.table) else _insert_all
+        stored = _first_record_stored(con, mapped, params, reader.table, ingest_id)
+        insert = _insert_new if stored else _insert_all
         with _unordered(con) if reader.row_per_record else nullcontext():
             return insert(con, mapped, params, reader.table, ingest_id)
     except duckdb.Error as exc:
@@ -206,7 +225,7 @@ def _stage(con: duckdb.DuckDBPyConnection, source: Input, route: Route, options:
         if routing.MIXED in str(exc):
             raise _Relabel(source) from exc
         if "maximum_object_size" in str(exc) and reading.max_line < LONG_LINE:
-            raise _LongLine from exc
+            raise _LongLine(source) from exc
         # a damaged Parquet file raises engine errors of many kinds
         if isinstance(exc, READ_ERRORS) or source.container == "parquet":
             raise _read_error(con, source, exc, route) from exc
@@ -225,8 +244,13 @@ def _unordered(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 
 def _first_record_stored(con: duckdb.DuckDBPyConnection, mapped: str, params: dict[str, object],
-                         table: str) -> bool:
+                         table: str, ingest_id: int) -> bool:
+    """Whether an earlier ingest stored the file's first record. Where none stored anything (a
+    new store, `--from`), the mapping is not bound for it: binding one takes up to 0.4 s."""
     name, when = _table_names(table)
+    earlier = fill("SELECT 1 FROM {{table}} WHERE ingest_id < $ingest_id LIMIT 1", table=name)
+    if con.execute(earlier, {"ingest_id": ingest_id}).fetchone() is None:
+        return False
     first = con.execute(fill("SELECT record_key, {{when}} FROM ({{mapped}}) LIMIT 1",
                              when=when, mapped=mapped), params).fetchone()
     if not first:
@@ -428,7 +452,7 @@ def ingest(
             _set_aside_empty(con, plan, skipped, rejects)
         if rejects is not None:
             rejects.flush()  # a rejects file that cannot be written stops the ingest before it begins
-        registry.install_macros(con)
+        registry.install_macros(con, {r.reader.name: r.reader for _, r in plan}.values(), options)
         if options.redact:
             redact.install(con)
 
@@ -438,8 +462,9 @@ def ingest(
             paths = {s.path for s in again}
             at = next(i for i, step in enumerate(plan) if step[0].path in paths)
             rest = [step for step in plan[at:] if step[0].path not in paths]
-            return plan[:at] + _plan(con, again, None, skipped, rejects, frozenset(paths),
-                                     together=not whole) + rest
+            again_plan = _plan(con, again, None, skipped, rejects, frozenset(paths), together=not whole)
+            registry.install_macros(con, {r.reader.name: r.reader for _, r in again_plan}.values(), options)
+            return plan[:at] + again_plan + rest
 
         ingest_id, result = _run_all(con, plan, sources, options, progress, result,
                                      _Reading(skip_bad=skip_bad), replan)
@@ -494,6 +519,7 @@ def _routes(con: duckdb.DuckDBPyConnection, source: Source, skipped: salvage.Ski
                                      skipped=skipped, rejects=rejects)
         except duckdb.Error as exc:
             if "maximum_object_size" in str(exc) and max_line < LONG_LINE:
+                _refuse_longer_lines(source)
                 continue
             if isinstance(exc, READ_ERRORS) or source.container == "parquet":
                 raise _read_error(con, source, exc, None) from exc
@@ -515,7 +541,8 @@ def _run_all(con: duckdb.DuckDBPyConnection, plan: list[Step], sources: list[Sou
         try:
             with _bounded_memory(con) if capped else nullcontext(False) as bounded:
                 return _run(con, plan, sources, options, progress, result, reading), result
-        except _LongLine:
+        except _LongLine as long:
+            _refuse_longer_lines(long.source)
             reading = replace(reading, max_line=LONG_LINE)
         except _Relabel as mixed:
             plan = replan(plan, [mixed.source], True)
@@ -561,9 +588,9 @@ def _steps(con: duckdb.DuckDBPyConnection, plan: list[Step],
     read: set[str] = set()
     for item, route in _merged(plan) if reading.batch else plan:
         files = item.sources if isinstance(item, Batch) else (item,)
-        if progress:
-            progress(files[0], result.bytes, total_bytes)
-        n = _stage(con, item, route, options, ingest_id, reading)
+        fresh = sum(s.size for s in files if s.path not in read)  # a file's second reader: 0
+        with _ticking(progress, files, (result.bytes, fresh, total_bytes)) if progress else nullcontext():
+            n = _stage(con, item, route, options, ingest_id, reading)
         result.records += n
         result.by_format[route.reader.name] += n
         for source in files:
@@ -581,6 +608,72 @@ def _steps(con: duckdb.DuckDBPyConnection, plan: list[Step],
     _record_ingest(con, ingest_id, [s.label for s in sources], result)
     _count_added(con, ingest_id, result)
     return ingest_id
+
+
+TICK_SECONDS = 0.2  # how often the bar moves while one statement reads
+
+
+@contextmanager
+def _ticking(progress: Progress, files: tuple[Source, ...], bytes_: tuple[int, int, int]
+             ) -> Iterator[None]:
+    """Report `files` begun, then, while the statement inside reads them, how far into them it
+    is, from the bytes the process has read since (`_bytes_read`; compressed bytes for a gzip,
+    as the sizes are), then read. `bytes_`: done before them, theirs (`size`), in all.
+    DuckDB's own query_progress() does not serve: for a JSON file it stays at the share of the
+    first buffer until the whole file is read. A thread ticks, stopped and joined however the
+    statement ends (an error, Ctrl-C), so that no report of it follows the statement."""
+    done, size, total = bytes_
+    progress(files[0], done, total)
+    start = _bytes_read()
+    if start is None or not size:
+        yield
+        progress(files[-1], done + size, total)
+        return
+    stop = threading.Event()
+
+    def tick() -> None:
+        before = start[0] + start[1]  # not counting the ticker's own reads of the counter
+        while not stop.wait(TICK_SECONDS):
+            now = _bytes_read()
+            if now is None:
+                return
+            within = min(max(now[0] - before, 0), size)
+            before += now[1]
+            progress(_file_at(files, within), done + within, total)
+
+    ticker = threading.Thread(target=tick, name="tracecli-progress", daemon=True)
+    ticker.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        ticker.join()
+    progress(files[-1], done + size, total)
+
+
+def _file_at(files: tuple[Source, ...], offset: int) -> Source:
+    """The file of a batch that `offset` bytes into them all falls in (read in order)."""
+    for source in files:
+        if offset < source.size:
+            return source
+        offset -= source.size
+    return files[-1]
+
+
+def _bytes_read() -> tuple[int, int] | None:
+    """Bytes this process has read so far (Linux's /proc/self/io `rchar`, whether from disk or
+    cache), and how many this read of it adds; None where the system does not say (the bar
+    then moves by files)."""
+    try:
+        fd = os.open("/proc/self/io", os.O_RDONLY)
+        try:
+            data = os.read(fd, 4096)  # one read: the counter counts it
+        finally:
+            os.close(fd)
+        rchar = next(line for line in data.splitlines() if line.startswith(b"rchar:"))
+        return int(rchar.split()[1]), len(data)
+    except (OSError, ValueError, StopIteration):
+        return None
 
 
 STORED_FIRST = "after the ingest was stored"

@@ -15,6 +15,8 @@ become `content` rows, joined to their span by trace and span id (tracecli.inges
 
 from __future__ import annotations
 
+import json
+
 from tracecli.ingest.formats import otel_attributes as otel
 from tracecli.ingest.formats.base import Keys, Reader, ReadOptions
 from tracecli.sql.template import fill, literal
@@ -54,16 +56,26 @@ def claims_openinference(k: Keys) -> str:
     return fill("({{shape}} AND {{oi}})", shape=_shape(k), oi=_mentions_openinference(k))
 
 
+# One parse of each TracesData line: its resources, scopes and spans as typed lists (json_transform)
+# rather than JSON text extracted again at every level and for every field. Values that need
+# their JSON form (times, status, events, attributes) stay JSON.
+_SPAN_FIELDS = {**{key: "VARCHAR" for key in ("traceId", "trace_id", "spanId", "span_id", "parentSpanId",
+                                               "parent_span_id", "name")},
+                **{key: "JSON" for key in ("startTimeUnixNano", "start_time_unix_nano", "endTimeUnixNano",
+                                           "end_time_unix_nano", "status", "events", "attributes")}}
+_SCOPE_SPANS = {"scope": "JSON", "instrumentationLibrary": "JSON", "spans": [_SPAN_FIELDS]}
+_RESOURCE_SPANS = [{"resource": {"attributes": "JSON"}, "scopeSpans": [_SCOPE_SPANS],
+                    "instrumentationLibrarySpans": [_SCOPE_SPANS]}]
+
 # The resource and the instrumentation scope, converted once a scope (not a span): their
 # attributes in one list, whose entries then part at the resource's count.
-_SPANS = """
-rs AS (SELECT _row, _file, unnest(json_extract(resourceSpans, '$[*]')) AS r
+_SPANS = fill("""
+rs AS (SELECT _row, _file, unnest(json_transform(resourceSpans, {{structure}})) AS r
        FROM src WHERE resourceSpans IS NOT NULL),
-ss0 AS (SELECT _row, _file, json_extract(r, '$.resource.attributes[*]') AS res_list,
-          unnest(list_concat(json_extract(r, '$.scopeSpans[*]'),
-                             json_extract(r, '$.instrumentationLibrarySpans[*]'))) AS s
+ss0 AS (SELECT _row, _file, json_extract(r.resource.attributes, '$[*]') AS res_list,
+          unnest(list_concat(r.scopeSpans, r.instrumentationLibrarySpans)) AS s
         FROM rs),
-ss1 AS (SELECT *, coalesce(json_extract(s, '$.scope'), json_extract(s, '$.instrumentationLibrary')) AS sc,
+ss1 AS (SELECT *, coalesce(s.scope, s.instrumentationLibrary) AS sc,
           coalesce(len(res_list), 0) AS n_res
         FROM ss0),
 ss2 AS (SELECT *, tcx_kv_entries(to_json(list_concat(coalesce(res_list, []::JSON[]),
@@ -76,27 +88,27 @@ ss AS (SELECT _row, _file, s, to_json(tcx_map(env[:n_res])) AS resource,
            'attributes', to_json(tcx_map(env[n_res + 1:])))) END AS scope
        FROM ss2),
 sp AS (
-  SELECT _row, _file, resource, scope, unnest(json_extract(s, '$.spans[*]')) AS j FROM ss
+  SELECT _row, _file, resource, scope, unnest(s.spans) AS j FROM ss
   UNION ALL
-  SELECT _row, _file, NULL::JSON, NULL::JSON, json_object(
-    'traceId', coalesce(traceId, trace_id), 'spanId', coalesce(spanId, span_id),
-    'parentSpanId', coalesce(parentSpanId, parent_span_id), 'name', name,
-    'startTimeUnixNano', coalesce(startTimeUnixNano, start_time_unix_nano),
-    'endTimeUnixNano', coalesce(endTimeUnixNano, end_time_unix_nano),
-    'attributes', attributes, 'status', status, 'events', events)
+  SELECT _row, _file, NULL::JSON, NULL::JSON, {
+    'traceId': coalesce(traceId, trace_id), 'trace_id': NULL::VARCHAR, 'spanId': coalesce(spanId, span_id),
+    'span_id': NULL::VARCHAR, 'parentSpanId': coalesce(parentSpanId, parent_span_id), 'parent_span_id': NULL::VARCHAR,
+    'name': name, 'startTimeUnixNano': coalesce(startTimeUnixNano, start_time_unix_nano),
+    'start_time_unix_nano': NULL::JSON, 'endTimeUnixNano': coalesce(endTimeUnixNano, end_time_unix_nano),
+    'end_time_unix_nano': NULL::JSON, 'status': status, 'events': events, 'attributes': attributes}
   FROM src WHERE resourceSpans IS NULL AND resourceLogs IS NULL AND coalesce(traceId, trace_id) IS NOT NULL
 ),
 n0 AS (
   SELECT _row, _file,
-    tcx_id(coalesce(json_extract_string(j, 'traceId'), json_extract_string(j, 'trace_id'))) AS trace_id,
-    tcx_id(coalesce(json_extract_string(j, 'spanId'), json_extract_string(j, 'span_id'))) AS span_id,
-    tcx_id(coalesce(json_extract_string(j, 'parentSpanId'), json_extract_string(j, 'parent_span_id'))) AS parent_span_id,
-    json_extract_string(j, 'name') AS name,
-    tc_time(coalesce(json_extract(j, 'startTimeUnixNano'), json_extract(j, 'start_time_unix_nano'))) AS t0,
-    tc_time(coalesce(json_extract(j, 'endTimeUnixNano'), json_extract(j, 'end_time_unix_nano'))) AS t1,
-    json_extract(j, 'status') AS st,
-    json_extract(j, 'events') AS evs,
-    tcx_kv_entries(json_extract(j, 'attributes')) AS es,
+    tcx_id(coalesce(j.traceId, j.trace_id)) AS trace_id,
+    tcx_id(coalesce(j.spanId, j.span_id)) AS span_id,
+    tcx_id(coalesce(j.parentSpanId, j.parent_span_id)) AS parent_span_id,
+    j.name AS name,
+    tc_time(coalesce(j.startTimeUnixNano, j.start_time_unix_nano)) AS t0,
+    tc_time(coalesce(j.endTimeUnixNano, j.end_time_unix_nano)) AS t1,
+    j.status AS st,
+    j.events AS evs,
+    tcx_kv_entries(j.attributes) AS es,
     resource, scope
   FROM sp
 ),
@@ -117,7 +129,7 @@ n AS (
     resource, scope
   FROM n1
   WHERE trace_id IS NOT NULL AND span_id IS NOT NULL
-)"""
+)""", keep=(), structure=literal(json.dumps(_RESOURCE_SPANS, separators=(",", ":"))))
 
 
 # Log records with GenAI message content, one `content` row per span they describe.

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+
 import duckdb
 
 from tracecli.errors import BadInput
@@ -19,7 +22,7 @@ from tracecli.ingest.formats import (
 )
 from tracecli.ingest.formats import shapes as convert
 from tracecli.ingest.formats import tracecli_spans as canonical
-from tracecli.ingest.formats.base import Reader
+from tracecli.ingest.formats.base import Reader, ReadOptions
 
 READERS: list[Reader] = [
     canonical.READER,
@@ -37,9 +40,30 @@ READERS: list[Reader] = [
 ]
 
 
-def install_macros(con: duckdb.DuckDBPyConnection) -> None:
-    """SQL macros the readers below rely on beyond tracecli.sql.macros (installed first)."""
-    convert.install(con)
+def install_macros(con: duckdb.DuckDBPyConnection, readers: Iterable[Reader], options: ReadOptions) -> None:
+    """The SQL macros (beyond tracecli.sql.macros, installed first) that these readers' mappings
+    call: only those, as DuckDB takes a few ms to bind each one and a Portkey file needs none
+    of the OpenTelemetry ones."""
+    texts = [reader.select(options) for reader in readers]
+    for sql in _needed(texts):
+        con.execute(sql)
+
+
+_DEFINES = re.compile(r"CREATE OR REPLACE TEMP MACRO (\w+)")
+_CALLS = re.compile(r"\b(tcx_\w+)\s*\(")
+
+
+def _needed(texts: list[str]) -> list[str]:
+    """The macros `texts` call and those they call in turn, in the order they are defined."""
+    defined = {found.group(1): sql for sql in convert.MACROS if (found := _DEFINES.search(sql))}
+    wanted: set[str] = set()
+    todo = [name for text in texts for name in _CALLS.findall(text)]
+    while todo:
+        name = todo.pop()
+        if name in defined and name not in wanted:
+            wanted.add(name)
+            todo.extend(_CALLS.findall(defined[name]))
+    return [sql for name, sql in defined.items() if name in wanted]
 
 
 def by_name(name: str) -> Reader:

@@ -45,28 +45,41 @@ _AV_PASS = [
 
 
 def _av_macro() -> str:
-    """AnyValue JSON to plain JSON, by regular-expression passes over its (minified) text.
+    """AnyValue JSON text (minified) to plain JSON, by regular-expression passes over it.
 
-    Nested lambdas would do it too, but DuckDB binds them in time exponential in the depth."""
-    expr = "CAST(json(v) AS VARCHAR)"
+    Nested lambdas would do it too, but DuckDB binds them in time exponential in the depth. A
+    scalar AnyValue (most attributes: strings of any length) is the one replacement its
+    pattern makes, tested by one full match rather than every pass run over it (no later pass
+    can match in what is left: a scalar)."""
+    expr = "t"
     for pattern, replacement in _AV_SCALARS + _AV_PASS * AV_DEPTH:
         expr = fill("regexp_replace({{text}}, {{pattern}}, {{replacement}}, 'g')", text=expr,
                     pattern=literal(pattern), replacement=literal(replacement))
     # the brackets of converted containers back from control characters
     expr = fill("translate({{text}}, chr(3) || chr(4) || chr(5) || chr(6), '{}[]')", text=expr)
-    return fill("CREATE OR REPLACE TEMP MACRO tcx_av(v) AS "
-                "CASE WHEN v IS NULL THEN NULL ELSE TRY_CAST({{text}} AS JSON) END", text=expr)
+    scalars = "".join(
+        fill("WHEN regexp_full_match(t, {{pattern}}) THEN TRY_CAST(regexp_replace(t, {{pattern}}, "
+             "{{replacement}}) AS JSON)\n", pattern=literal(pattern), replacement=literal(replacement))
+        for pattern, replacement in _AV_SCALARS if pattern.startswith(r"\{") or pattern.startswith("^"))
+    return fill("CREATE OR REPLACE TEMP MACRO tcx_av_text(t) AS CASE WHEN t IS NULL THEN NULL\n"
+                "{{scalars}}ELSE TRY_CAST({{text}} AS JSON) END", scalars=scalars, text=expr)
 
 
 MACROS: list[str] = [
     _av_macro(),
-    # Entries [{key, value}] as a map; a repeated key keeps its first value.
-    """CREATE OR REPLACE TEMP MACRO tcx_map(es) AS map_from_entries(list_filter(es,
-         lambda x, i: x.key IS NOT NULL AND list_position(list_transform(es, lambda y: y.key), x.key) = i))""",
-    # OTLP `attributes`: [{key, value: AnyValue}] as entries {key, value: plain JSON}.
+    "CREATE OR REPLACE TEMP MACRO tcx_av(v) AS tcx_av_text(CAST(json(v) AS VARCHAR))",
+    # Entries [{key, value}] as a map; a repeated key keeps its first value. (Keys all distinct
+    # and present, the usual case, need no filter, which costs a list per entry.)
+    """CREATE OR REPLACE TEMP MACRO tcx_map(es) AS CASE
+         WHEN len(list_distinct(list_transform(es, lambda y: y.key))) = len(es) THEN map_from_entries(es)
+         ELSE map_from_entries(list_filter(es,
+           lambda x, i: x.key IS NOT NULL AND list_position(list_transform(es, lambda y: y.key), x.key) = i)) END""",
+    # OTLP `attributes`: [{key, value: AnyValue}] as entries {key, value: plain JSON}. (Each
+    # value's text is taken once, outside the conversion, which reads it many times.)
     """CREATE OR REPLACE TEMP MACRO tcx_kv_entries(x) AS CASE
-         WHEN json_type(x) = 'ARRAY' THEN list_transform(json_extract(x, '$[*]'),
-           lambda kv: {'key': json_extract_string(kv, 'key'), 'value': tcx_av(json_extract(kv, 'value'))}) END""",
+         WHEN json_type(x) = 'ARRAY' THEN list_transform(list_transform(json_extract(x, '$[*]'),
+           lambda kv: {'key': json_extract_string(kv, 'key'), 'value': CAST(json_extract(kv, 'value') AS VARCHAR)}),
+           lambda e: {'key': e.key, 'value': tcx_av_text(e.value)}) END""",
     # An attribute as text (strings unquoted, other values as JSON text).
     "CREATE OR REPLACE TEMP MACRO tcx_s(m, k) AS nullif(tc_text(m[k]), '')",
     # Hex ids; base64 ids (proto3 JSON default) and 0x-prefixed ids are converted.
