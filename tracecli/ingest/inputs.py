@@ -11,10 +11,10 @@ import stat
 import sys
 import tempfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import BinaryIO, Literal, TypeVar
 
 import duckdb
 
@@ -86,21 +86,35 @@ def batchable(source: Source) -> bool:
             and source.label == source.path)
 
 
+T = TypeVar("T")
+
+
+def together(steps: list[tuple[Source, T]],
+             key: Callable[[Source, T], Hashable | None]) -> list[tuple[Input, T]]:
+    """The steps, those whose files share a key (None: none) made one step reading a Batch of
+    them, from two on, where the first of them was."""
+    groups: dict[Hashable, list[Source]] = {}
+    for source, tag in steps:
+        if (k := key(source, tag)) is not None:
+            groups.setdefault(k, []).append(source)
+    out: list[tuple[Input, T]] = []
+    for source, tag in steps:
+        k = key(source, tag)
+        group = groups[k] if k is not None else []
+        if len(group) < 2:
+            out.append((source, tag))
+        elif group[0] is source:
+            out.append((Batch(tuple(group)), tag))
+    return out
+
+
 def batches(sources: list[Source]) -> list[Input]:
     """The sources, small files of one kind together (from two on), each batch where its first
     file was."""
-    groups: dict[tuple[str, bool], list[Source]] = {}
-    for source in sources:
-        if batchable(source):
-            groups.setdefault((source.container, source.gzipped), []).append(source)
-    out: list[Input] = []
-    for source in sources:
-        group = groups.get((source.container, source.gzipped)) if batchable(source) else None
-        if group is None or len(group) < 2:
-            out.append(source)
-        elif group[0] is source:
-            out.append(Batch(tuple(group)))
-    return out
+    def kind(source: Source, _: None) -> tuple[str, bool] | None:
+        return (source.container, source.gzipped) if batchable(source) else None
+
+    return [item for item, _ in together([(s, None) for s in sources], kind)]
 
 
 Unreadable = Callable[[str, BadInput], None]  # (label, why): --skip-bad sets the file aside

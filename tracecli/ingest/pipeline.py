@@ -36,6 +36,7 @@ from tracecli.ingest.inputs import (
     locate_bad_line,
     locate_bad_row_group,
     refuse_lines_longer_than,
+    together,
 )
 from tracecli.ingest.routing import Route
 from tracecli.ingest.scan import LONG_LINE, MAX_LINE
@@ -169,19 +170,7 @@ def _merged(plan: list[Step]) -> list[tuple[Input, Route]]:
             return None
         return source.container, source.gzipped, route.reader.name, route.mode
 
-    groups: dict[tuple[str, bool, str, str], list[Source]] = {}
-    for source, route in plan:
-        if (k := key(source, route)) is not None:
-            groups.setdefault(k, []).append(source)
-    out: list[tuple[Input, Route]] = []
-    for source, route in plan:
-        k = key(source, route)
-        group = groups[k] if k is not None else []
-        if len(group) < 2:
-            out.append((source, route))
-        elif group[0] is source:
-            out.append((Batch(tuple(group)), route))
-    return out
+    return together(plan, key)
 
 
 def _mapped(con: duckdb.DuckDBPyConnection, source: Input, route: Route,
@@ -452,7 +441,7 @@ def ingest(
             _set_aside_empty(con, plan, skipped, rejects)
         if rejects is not None:
             rejects.flush()  # a rejects file that cannot be written stops the ingest before it begins
-        registry.install_macros(con, {r.reader.name: r.reader for _, r in plan}.values(), options)
+        registry.install_macros(con, (route.reader for _, route in plan), options)
         if options.redact:
             redact.install(con)
 
@@ -463,7 +452,7 @@ def ingest(
             at = next(i for i, step in enumerate(plan) if step[0].path in paths)
             rest = [step for step in plan[at:] if step[0].path not in paths]
             again_plan = _plan(con, again, None, skipped, rejects, frozenset(paths), together=not whole)
-            registry.install_macros(con, {r.reader.name: r.reader for _, r in again_plan}.values(), options)
+            registry.install_macros(con, (route.reader for _, route in again_plan), options)
             return plan[:at] + again_plan + rest
 
         ingest_id, result = _run_all(con, plan, sources, options, progress, result,

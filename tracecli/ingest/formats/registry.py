@@ -44,7 +44,7 @@ def install_macros(con: duckdb.DuckDBPyConnection, readers: Iterable[Reader], op
     """The SQL macros (beyond tracecli.sql.macros, installed first) that these readers' mappings
     call: only those, as DuckDB takes a few ms to bind each one and a Portkey file needs none
     of the OpenTelemetry ones."""
-    texts = [reader.select(options) for reader in readers]
+    texts = [reader.select(options) for reader in {r.name: r for r in readers}.values()]
     for sql in _needed(texts):
         con.execute(sql)
 
