@@ -637,10 +637,11 @@ def plan_mappings(mappings: list[tuple[str, Any]]) -> list[float]:
     physical plan, no execution), on a fresh in-memory store set up as an ingest sets it up."""
     from tracecli.ingest import redact
     from tracecli.ingest.formats import registry
+    from tracecli.ingest.formats.base import ReadOptions
     from tracecli.store.connection import open_store
 
     con = open_store(":memory:")
-    registry.install_macros(con)
+    registry.install_macros(con, registry.READERS, ReadOptions())
     redact.install(con)
     out = []
     for sql, params in mappings:

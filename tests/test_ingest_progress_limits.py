@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import SAMPLE_JSONL, SAMPLE_PARQUET, Invoke, sample_rows
 from tracecli import environment
 from tracecli.errors import BadInput, ExitCode
-from tracecli.ingest import inputs, pipeline
+from tracecli.ingest import inputs, pipeline, salvage
 
 LIMIT = 20 << 20  # the line limit the refusal tests set (DuckDB's least allowance is 16 MiB)
 
@@ -172,6 +172,37 @@ def test_a_gzip_expanding_to_one_long_line_is_refused(cli: Invoke, isolated_stor
     assert result.stderr.splitlines() == [
         f"tracecli: error: {path}:1: line longer than 20 MiB, the longest JSONL line tracecli reads"]
     assert _store_rows(isolated_store) == before
+
+
+def test_skip_bad_sets_aside_a_file_with_a_line_past_the_limit(cli: Invoke, isolated_store: Path,
+                                                               tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """--skip-bad goes on without the file, found by the same streaming pass (the line is never
+    read whole), and ingests the files beside it."""
+    path = _long_line_file(tmp_path / "long.jsonl", 40 << 20, at=3)
+    _line_never_read(monkeypatch)
+    monkeypatch.setattr(salvage, "LONG_LINE", LIMIT)
+    result = cli("ingest", "--skip-bad", str(path), str(SAMPLE_JSONL))
+    assert result.exit_code == 0, result.stderr
+    assert f"{path}:3: line longer than 20 MiB, the longest JSONL line tracecli reads" in result.stderr
+    assert _store_rows(isolated_store) == (len(sample_rows()), 1)
+
+
+def test_a_gzipped_json_array_is_read_as_records_one_larger_than_a_line_too(
+        cli: Invoke, isolated_store: Path, tmp_path: Path) -> None:
+    """A document's elements are read as lines are (its reading buffers sized for records, not
+    for the whole document), and an element past the least allowance still reads."""
+    rows = sample_rows()
+    rows[2]["request"]["messages"][0]["content"] = "x" * (20 << 20)
+    path = tmp_path / "export.json.gz"
+    with gzip.open(path, "wt") as fh:
+        json.dump(rows, fh)
+    result = cli("ingest", str(path))
+    assert result.exit_code == 0, result.stderr
+    assert _store_rows(isolated_store) == (len(rows), 1)
+    with duckdb.connect(str(isolated_store), read_only=True) as con:
+        row = con.execute("SELECT max(length(CAST(request AS VARCHAR))) FROM spans").fetchone()
+    assert row is not None and row[0] > 20 << 20
 
 
 @pytest.mark.parametrize(("text", "found"), [

@@ -20,6 +20,7 @@ import duckdb
 from tracecli.errors import BadInput
 from tracecli.ingest import inputs as sources
 from tracecli.ingest.inputs import READ_ERRORS, Source
+from tracecli.ingest.scan import LONG_LINE, largest
 from tracecli.sql.template import fill, literal
 
 SHOWN = 5  # positions named in the report
@@ -106,12 +107,13 @@ def _empty_elements(source: Source, columns: dict[str, str]) -> Iterator[tuple[i
 
 _NOT_OBJECTS = """SELECT count(*) FILTER (WHERE json IS NULL OR json_type(json) <> 'OBJECT')
 FROM read_json_objects($path, format = {{format}}, compression = {{compression}},
-                       ignore_errors = true, maximum_object_size = 1073741824)"""
+                       ignore_errors = true, maximum_object_size = {{largest}})"""
 
 
 def _json_ok(con: duckdb.DuckDBPyConnection, source: Source, fmt: str) -> bool:
-    """DuckDB's own quick check: every record is a JSON object (blank lines aside)."""
-    sql = fill(_NOT_OBJECTS, format=literal(fmt),
+    """DuckDB's own quick check: every record is a JSON object (blank lines aside), allowing
+    records as large as an ingest's second run does."""
+    sql = fill(_NOT_OBJECTS, format=literal(fmt), largest=str(largest(source, LONG_LINE)),
                compression=literal("gzip" if source.gzipped else "none"))
     try:
         row = con.execute(sql, {"path": source.path}).fetchone()
@@ -127,8 +129,11 @@ def _spool_file(spool: str, suffix: str) -> tuple[BinaryIO, str]:
 
 def _clean_lines(con: duckdb.DuckDBPyConnection, source: Source, spool: str, skipped: Skipped,
                  rejects: BinaryIO | None) -> Source:
+    """The lines that hold records. A line too long to read sets the whole file aside, found
+    without reading the line into memory (`refuse_lines_longer_than`)."""
     if _json_ok(con, source, "newline_delimited"):
         return source
+    sources.refuse_lines_longer_than(source, LONG_LINE)
     bad = set()
     for number, what, raw in sources.scan_lines(source):
         bad.add(number)

@@ -12,7 +12,8 @@ from tracecli.sql.template import fill, ident, literal, struct_literal
 # DuckDB's JSON reader allocates buffers of twice the largest object it allows, per thread: a
 # large allowance makes every ingest hold gigabytes, and page faults slow it. A JSONL line is
 # one call: an ingest reads lines of up to 16 MiB (DuckDB's least), and runs again allowing
-# 256 MiB if one is longer (inline images). A whole JSON document may be one big object.
+# 256 MiB if one is longer (inline images). A JSON array's elements are its records, read as
+# lines are; a document that is one object may be as large as its file, up to 1 GiB.
 MAX_LINE = 16 << 20
 LONG_LINE = 256 << 20
 MAX_DOCUMENT = 1 << 30
@@ -29,7 +30,7 @@ def json_scan(source: Input, columns: dict[str, str], max_line: int) -> str:
     return fill(READ_JSON, columns=struct_literal(columns),
                 format=literal("newline_delimited" if lines else "auto"),
                 compression=literal("gzip" if source.gzipped else "none"),
-                largest=str(_largest(source, max_line)),
+                largest=str(largest(source, max_line)),
                 files=", filename = true" if isinstance(source, Batch) else "")
 
 
@@ -41,14 +42,14 @@ def params(source: Input) -> dict[str, object]:
     return {"path": source.path, "label": source.label}
 
 
-def _largest(source: Input, max_line: int) -> int:
-    """The largest record the scan allows. A whole document may be one object (its reading
-    buffers cost time per file: a batch of small files allows what the largest of them needs)."""
-    if source.container == "jsonl":
+def largest(source: Input, max_line: int) -> int:
+    """The largest record the scan allows. A document is first read as records of lines' size,
+    as an array's elements are; one larger object runs again (`max_line` is then LONG_LINE)
+    allowing the file's size. A gzip's expanded size is unknown: it gets LONG_LINE, where an
+    allowance of 1 GiB took 3 GB of memory to read a 7 MB gzip of small records."""
+    if source.container == "jsonl" or max_line < LONG_LINE or source.gzipped:
         return max_line
-    if isinstance(source, Batch) and not source.gzipped:
-        return max(MAX_LINE, 2 * max(s.size for s in source.sources))
-    return MAX_DOCUMENT
+    return max(LONG_LINE, min(MAX_DOCUMENT, source.size + 1))
 
 
 def parquet_columns(con: duckdb.DuckDBPyConnection, source: Source) -> dict[str, str]:

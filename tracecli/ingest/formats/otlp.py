@@ -19,6 +19,7 @@ import json
 
 from tracecli.ingest.formats import otel_attributes as otel
 from tracecli.ingest.formats.base import Keys, Reader, ReadOptions
+from tracecli.ingest.formats.shapes import KV_LIST
 from tracecli.sql.template import fill, literal
 
 _JSON = ["resourceSpans", "resourceLogs", "attributes", "status", "events", "startTimeUnixNano",
@@ -62,7 +63,8 @@ def claims_openinference(k: Keys) -> str:
 _SPAN_FIELDS = {**{key: "VARCHAR" for key in ("traceId", "trace_id", "spanId", "span_id", "parentSpanId",
                                                "parent_span_id", "name")},
                 **{key: "JSON" for key in ("startTimeUnixNano", "start_time_unix_nano", "endTimeUnixNano",
-                                           "end_time_unix_nano", "status", "events", "attributes")}}
+                                           "end_time_unix_nano", "status", "events")},
+                "attributes": json.loads(KV_LIST)}
 _SCOPE_SPANS = {"scope": "JSON", "instrumentationLibrary": "JSON", "spans": [_SPAN_FIELDS]}
 _RESOURCE_SPANS = [{"resource": {"attributes": "JSON"}, "scopeSpans": [_SCOPE_SPANS],
                     "instrumentationLibrarySpans": [_SCOPE_SPANS]}]
@@ -95,7 +97,8 @@ sp AS (
     'span_id': NULL::VARCHAR, 'parentSpanId': coalesce(parentSpanId, parent_span_id), 'parent_span_id': NULL::VARCHAR,
     'name': name, 'startTimeUnixNano': coalesce(startTimeUnixNano, start_time_unix_nano),
     'start_time_unix_nano': NULL::JSON, 'endTimeUnixNano': coalesce(endTimeUnixNano, end_time_unix_nano),
-    'end_time_unix_nano': NULL::JSON, 'status': status, 'events': events, 'attributes': attributes}
+    'end_time_unix_nano': NULL::JSON, 'status': status, 'events': events,
+    'attributes': json_transform(attributes, {{kv_list}})}
   FROM src WHERE resourceSpans IS NULL AND resourceLogs IS NULL AND coalesce(traceId, trace_id) IS NOT NULL
 ),
 n0 AS (
@@ -108,7 +111,7 @@ n0 AS (
     tc_time(coalesce(j.endTimeUnixNano, j.end_time_unix_nano)) AS t1,
     j.status AS st,
     j.events AS evs,
-    tcx_kv_entries(j.attributes) AS es,
+    tcx_kv_list(j.attributes) AS es,
     resource, scope
   FROM sp
 ),
@@ -129,7 +132,8 @@ n AS (
     resource, scope
   FROM n1
   WHERE trace_id IS NOT NULL AND span_id IS NOT NULL
-)""", keep=(), structure=literal(json.dumps(_RESOURCE_SPANS, separators=(",", ":"))))
+)""", keep=(), structure=literal(json.dumps(_RESOURCE_SPANS, separators=(",", ":"))),
+   kv_list=literal(KV_LIST))
 
 
 # Log records with GenAI message content, one `content` row per span they describe.
