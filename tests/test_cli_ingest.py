@@ -36,6 +36,24 @@ def test_ingest_summary_counts_records_traces_calls(cli: Invoke, isolated_store:
     assert _count(isolated_store, "SELECT count(*) FROM spans") == len(sample_rows())
 
 
+def test_log_records_of_messages_count_as_content_not_spans(cli: Invoke, isolated_store: Path) -> None:
+    """An OTLP logs file's records carry their calls' messages: counted as that, once; the
+    second ingest of the pair adds nothing, and says so."""
+    split = Path(__file__).parent / "fixtures" / "formats" / "otlp" / "split"
+    first = cli("ingest", str(split))
+    assert first.exit_code == 0, first.stderr
+    spans = _count(isolated_store, "SELECT count(*) FROM spans")
+    content = _count(isolated_store, "SELECT count(*) FROM span_content")
+    records = spans + content
+    assert content > 0 and f"{records} records" in first.stderr
+    assert f"added {spans} spans and the messages of {content} calls from log records" in first.stderr
+    assert "0 already stored" in first.stderr
+    again = cli("ingest", str(split))
+    assert again.exit_code == 0, again.stderr
+    assert "added 0 spans in 0 traces" in again.stderr and f"{records} already stored" in again.stderr
+    assert _count(isolated_store, "SELECT count(*) FROM spans") == spans
+
+
 def test_reingest_adds_nothing(cli: Invoke, stored: Stored, isolated_store: Path) -> None:
     stored(str(SAMPLE_JSONL))
     again = cli("ingest", str(SAMPLES))  # the directory: JSONL and the same rows as Parquet

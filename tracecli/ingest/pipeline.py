@@ -56,6 +56,7 @@ class IngestResult:
     bytes: int = 0
     records: int = 0
     spans_added: int = 0
+    content_added: int = 0  # log records carrying a call's messages (joined to its span)
     feedback_added: int = 0
     duplicates: int = 0
     skipped: int = 0
@@ -461,7 +462,8 @@ def ingest(
             result.skipped, result.skipped_files = skipped.records, skipped.files
             result.problems = skipped.problems
         _settle_stored(con, ingest_id)
-    result.duplicates = result.records - result.spans_added - result.feedback_added
+    result.duplicates = (result.records - result.spans_added - result.content_added
+                         - result.feedback_added)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -589,7 +591,7 @@ def _steps(con: duckdb.DuckDBPyConnection, plan: list[Step],
                 result.bytes += source.size
     for table in sorted({route.reader.table for _, route in plan}):
         _drop_duplicates(con, table, ingest_id)
-    result.spans_added, result.feedback_added = _rows_of_ingest(con, ingest_id)
+    result.spans_added, result.content_added, result.feedback_added = _rows_of_ingest(con, ingest_id)
     pricing.price_missing(con, ingest_id)
     rollup.add(con, ingest_id)
     content.merge(con, ingest_id)  # log-record content joined to its spans (marks them ours)
@@ -768,11 +770,19 @@ def _next_ingest_id(con: duckdb.DuckDBPyConnection) -> int:
     return int(row[0]) if row else 1
 
 
-def _rows_of_ingest(con: duckdb.DuckDBPyConnection, ingest_id: int) -> tuple[int, int]:
-    row = con.execute("SELECT (SELECT count(*) FROM spans WHERE ingest_id = $ingest_id), "
-                      "(SELECT count(*) FROM feedback WHERE ingest_id = $ingest_id)",
-                      {"ingest_id": ingest_id}).fetchone()
-    return (int(row[0]), int(row[1])) if row else (0, 0)
+# What the ingest added, before its content rows move to span_content: spans, content rows that
+# table lacks (one stored before is no addition, though it is not in spans to be found a
+# duplicate of), and feedback records.
+_ROWS_OF_INGEST = """SELECT
+  count(*) FILTER (WHERE kind IS DISTINCT FROM 'content'),
+  count(*) FILTER (WHERE kind = 'content' AND record_key NOT IN (SELECT record_key FROM span_content)),
+  (SELECT count(*) FROM feedback WHERE ingest_id = $ingest_id)
+FROM spans WHERE ingest_id = $ingest_id"""
+
+
+def _rows_of_ingest(con: duckdb.DuckDBPyConnection, ingest_id: int) -> tuple[int, int, int]:
+    row = con.execute(_ROWS_OF_INGEST, {"ingest_id": ingest_id}).fetchone()
+    return (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 0)
 
 
 def _record_ingest(con: duckdb.DuckDBPyConnection, ingest_id: int, labels: list[str],

@@ -36,7 +36,9 @@ def summary(r: IngestResult) -> str:
     formats = ", ".join(f"{n:,} {name}" for name, n in sorted(r.by_format.items())) or "none"
     return (
         f"ingested {r.files:,} file(s): {r.records:,} records ({formats}); "
-        f"added {r.spans_added:,} spans in {r.traces:,} traces "
+        f"added {r.spans_added:,} spans "
+        + (f"and the messages of {r.content_added:,} calls from log records " if r.content_added else "")
+        + f"in {r.traces:,} traces "
         f"({r.llm_calls:,} LLM calls, {r.tool_calls:,} tool calls); "
         + (f"added {r.feedback_added:,} feedback; " if r.feedback_added else "")
         + f"{r.duplicates:,} already stored; skipped {r.skipped:,}; "
