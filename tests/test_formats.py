@@ -233,3 +233,23 @@ def test_detection_failure_names_the_file_and_the_formats_tried(cli: Invoke, tmp
     assert "odd.jsonl" in result.stderr
     for name in ("otlp", "langsmith", "langfuse", "litellm"):
         assert name in result.stderr
+
+
+@pytest.mark.parametrize("key", ["usageDetails", "usage_details"])
+def test_langfuse_usage_details_count_the_tokens_their_details_left_out(
+        cli: Invoke, isolated_store: Path, tmp_path: Path, key: str) -> None:
+    """Langfuse's `input`/`output` leave out the details its SDKs and server subtract from them
+    (cache reads, reasoning): a call's prompt and completion tokens are their sums."""
+    lines = (FORMATS / "langfuse" / "observations.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in lines if line.strip()]
+    generation = next(r for r in records if r["type"] == "GENERATION")
+    generation.pop("usageDetails", None)
+    generation.pop("usage_details", None)
+    generation[key] = {"input": 80, "input_cache_read": 20, "output": 30, "output_reasoning": 10,
+                       "total": 140}
+    path = tmp_path / "observations.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert cli("ingest", str(path)).exit_code == 0
+    trace = generation.get("traceId") or generation["trace_id"]
+    call = next(n for n in llm_nodes(show_json(cli, trace)) if n["span_id"] == generation["id"])
+    assert (call["prompt_tokens"], call["cached_tokens"], call["completion_tokens"]) == (100, 20, 40)

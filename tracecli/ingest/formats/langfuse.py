@@ -157,16 +157,17 @@ WITH obs AS (
     CASE typ WHEN 'GENERATION' THEN 'llm' WHEN 'EMBEDDING' THEN 'embedding' WHEN 'TOOL' THEN 'tool'
              WHEN 'AGENT' THEN 'agent' WHEN 'CHAIN' THEN 'chain' WHEN 'SPAN' THEN 'chain'
              WHEN 'RETRIEVER' THEN 'retriever' ELSE 'other' END AS knd,
-    coalesce(tc_tokens(json_extract(ud, 'input')), tc_tokens(json_extract(ud, 'prompt_tokens')),
+    -- usageDetails' `input`/`output` leave out their details (input_cache_read, output_reasoning…),
+    -- which the SDKs and the server subtract from them: the call's tokens are their sum
+    coalesce(tcx_lf_tokens(ud, 'input'), tc_tokens(json_extract(ud, 'prompt_tokens')),
              tc_tokens(json_extract(ud, 'input_tokens')), tc_tokens(json_extract(ul, 'input')),
              tc_tokens(json_extract(ul, 'promptTokens')), tc_tokens({{promptTokens}})) AS p_tok,
-    coalesce(tc_tokens(json_extract(ud, 'output')), tc_tokens(json_extract(ud, 'completion_tokens')),
+    coalesce(tcx_lf_tokens(ud, 'output'), tc_tokens(json_extract(ud, 'completion_tokens')),
              tc_tokens(json_extract(ud, 'output_tokens')), tc_tokens(json_extract(ul, 'output')),
              tc_tokens(json_extract(ul, 'completionTokens')), tc_tokens({{completionTokens}})) AS c_tok,
     coalesce(tc_tokens(json_extract(ud, 'total')), tc_tokens(json_extract(ud, 'total_tokens')),
              tc_tokens(json_extract(ul, 'total')), tc_tokens({{totalTokens}})) AS t_tok,
-    coalesce(tc_tokens(json_extract(ud, 'input_cached_tokens')), tc_tokens(json_extract(ud, 'cache_read_input_tokens')),
-             tc_tokens(json_extract(ud, 'input_cache_read'))) AS cache_tok,
+    tcx_lf_cached(ud) AS cache_tok,
     coalesce(tc_num(json_extract(cd, 'total')), tc_num({{calculatedTotalCost}}), tc_num({{totalCost}}),
              tc_num(json_extract(cd, 'input')) + tc_num(json_extract(cd, 'output'))) AS cost,
     CASE WHEN json_type(inp) = 'ARRAY' THEN tcx_lc_msgs(inp)
