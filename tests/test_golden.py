@@ -29,6 +29,7 @@ SAMPLE_CASES: list[tuple[str, list[str]]] = [
     ("cost-prices-table.json", ["cost", "--by", "model", "--prices", "table", "--format", "json"]),
     *[(f"show-reference.{f}", ["show", REFERENCE_TRACE, "--format", f]) for f in FORMATS],
     ("show-reference-full.table", ["show", REFERENCE_TRACE, "--full"]),
+    ("show-reference-full.markdown", ["show", REFERENCE_TRACE, "--full", "--format", "markdown"]),
     ("show-reference-all-spans.table", ["show", REFERENCE_TRACE, "--all-spans"]),
     ("show-cache-retries.table", ["show", "trc_b81d0e55a7c2"]),
     ("show-failed.table", ["show", "trc_fail", "--full"]),

@@ -146,7 +146,7 @@ def test_streamed_csv_is_what_the_csv_writer_writes(cli: Invoke, odd_store: None
     output.emit(rows, columns.SPANS, output.OutputFormat.csv,
                 env=Environment.of(io.StringIO(), out, io.StringIO(), {}))
     assert streamed == out.getvalue()
-    assert '"two\nlines"' in streamed and '"say ""hi"""' in streamed and ",5.1450000000000004e-05," in streamed
+    assert '"two\nlines"' in streamed and '"say ""hi"""' in streamed and ",0.00005145," in streamed
 
 
 def test_spans_list_twenty_by_default_and_say_so(cli: Invoke, stored: Stored) -> None:

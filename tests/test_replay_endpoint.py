@@ -49,7 +49,7 @@ def endpoint() -> Iterator[str]:
 def test_reexecute_compares_each_call(cli: Invoke, sample_store: None, endpoint: str,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "test-key-123")
-    result = cli("replay", REFERENCE_TRACE, "--endpoint", endpoint, "--format", "json")
+    result = cli("replay", REFERENCE_TRACE, "--endpoint", endpoint, "--each-call", "--format", "json")
     assert result.exit_code == 0, result.stderr
     calls = json.loads(result.stdout)
     assert [c["call_number"] for c in calls] == [1, 2, 3, 4]
@@ -67,7 +67,7 @@ def test_reexecute_compares_each_call(cli: Invoke, sample_store: None, endpoint:
 
 
 def test_reexecute_with_other_model_in_a_table(cli: Invoke, sample_store: None, endpoint: str) -> None:
-    result = cli("replay", REFERENCE_TRACE, "--endpoint", endpoint, "--model", "local-llama")
+    result = cli("replay", REFERENCE_TRACE, "--endpoint", endpoint, "--each-call", "--model", "local-llama")
     assert result.exit_code == 0, result.stderr
     assert "local-llama" in result.stdout and "differs" in result.stdout
     assert {body["model"] for _, _, body in FakeModel.received} == {"local-llama"}

@@ -26,8 +26,12 @@ def _store_at(db: Path, version: int) -> None:
             con.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [number, name])
 
 
-def test_blank_store_has_the_current_schema(cli: Invoke, isolated_store: Path) -> None:
-    assert cli("traces").exit_code == 0  # a read creates the store
+def test_blank_store_has_the_current_schema(cli: Invoke, isolated_store: Path,
+                                           tmp_path: Path) -> None:
+    assert cli("traces").exit_code == 4 and not isolated_store.exists()  # a read creates none
+    nothing = tmp_path / "nothing.jsonl"
+    nothing.write_text("")
+    assert cli("ingest", str(nothing)).exit_code == 0  # an ingest does, even of nothing
     assert _version(isolated_store) == SCHEMA_VERSION
     with duckdb.connect(str(isolated_store), read_only=True) as con:
         tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}

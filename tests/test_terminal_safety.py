@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from tests.conftest import REFERENCE_TRACE, StoreCache, Stored, reply_json, sample_rows, serving
 from tracecli.cli.main import app
 from tracecli.environment import Environment
+from tracecli.render.text import markdown
 
 # C1 CSI, OSC and ST, DEL, NEL, the bidi marks, embeddings, overrides and isolates, zero-width
 # spaces and joiners, the byte-order mark, and the line and paragraph separators.
@@ -158,7 +159,7 @@ def endpoint() -> Iterator[str]:
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_replay_endpoint_content(hostile_store: None, endpoint: str, fmt: str) -> None:
-    args = ("replay", "trc_safe", "--endpoint", endpoint, "--format", fmt)
+    args = ("replay", "trc_safe", "--endpoint", endpoint, "--each-call", "--format", fmt)
     terminal, piped = run(*args), run(*args, tty=False)
     assert terminal.code == piped.code == 0, terminal.stderr + piped.stderr
     assert_harmless(terminal, csv=fmt == "csv")
@@ -170,19 +171,31 @@ def test_replay_endpoint_content(hostile_store: None, endpoint: str, fmt: str) -
         assert NASTY in piped.stdout
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_replay_run_content(hostile_store: None, endpoint: str, fmt: str) -> None:
+    args = ("replay", "trc_safe", "--endpoint", endpoint, "--no-store", "--format", fmt)
+    terminal, piped = run(*args), run(*args, tty=False)
+    assert terminal.code == piped.code == 1, terminal.stderr + piped.stderr  # another tool: diverged
+    assert_harmless(terminal, csv=fmt == "csv")
+    if fmt == "json":
+        doc = json.loads(piped.stdout)
+        assert doc["steps"][0]["replayed"]["calls"][0].startswith(f"tool{NASTY}(")
+
+
 LINK = "tag:[link=https://evil.example]env[/link]"
 
 
 @pytest.mark.parametrize("tty", [True, False], ids=["terminal", "piped"])
 def test_group_by_header_is_text_not_markup(hostile_store: None, tty: bool) -> None:
     for fmt in ("table", "markdown"):
+        shown = markdown if fmt == "markdown" else str  # Markdown's own characters escaped
         r = run("cost", "--by", LINK, "--format", fmt, tty=tty)
         assert r.code == 0, r.stderr
-        assert "\x1b]8" not in r.stdout and LINK in r.stdout
+        assert "\x1b]8" not in r.stdout and shown(LINK) in r.stdout
         r = run("cost", "--by", "tag:\x1b]0;T\x07\u202e\nforged", "--format", fmt, tty=tty)
         assert r.code == 0, r.stderr
         assert_harmless(Run(r.code, SGR.sub("", r.stdout), r.stderr))
-        assert "tag:␛]0;T\\x07\\u202e forged" in r.stdout
+        assert shown("tag:␛]0;T\\x07\\u202e forged") in r.stdout
     by = "tag:\x1b]0;T\x07\u202e"
     assert json.loads(run("cost", "--by", by, "--format", "json", tty=tty).stdout)["by"] == by
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar, get_type_hi
 
 import typer
 
+from tracecli.cli.completion import groups
 from tracecli.environment import Environment
 from tracecli.errors import INTERRUPTED, ExitCode, TraceCliError, first_line
 from tracecli.render import console
@@ -41,6 +42,10 @@ FromOption = Annotated[
 FormatOption = Annotated[
     OutputFormat, typer.Option("--format", "-f", help="Output format: table, json, jsonl, csv or markdown.",
                                case_sensitive=False)
+]
+ByOption = Annotated[
+    str, typer.Option("--by", metavar="GROUP", autocompletion=groups, help="model, provider, trace, "
+                      "day, kind, tag (every key=value) or tag:KEY (one key's values)."),
 ]
 NoPagerOption = Annotated[
     bool, typer.Option("--no-pager", help="Never page a table through $PAGER (less), even on a "
@@ -113,10 +118,18 @@ def check_limit(limit: int, option: str = "--limit") -> int:
 
 
 def note_cut(env: Environment, shown: int, total: int, what: str, option: str = "--limit") -> None:
-    """Say on stderr that a listing shows `shown` of `total` rows, and how to see them all."""
-    if shown < total:
+    """Say on stderr that a listing shows `shown` of `total` rows, and how to see them all, or
+    that nothing matched (the listing is still valid, and exits 0: it answered the query)."""
+    if not total:
+        note_empty(env, what)
+    elif shown < total:
         console.err(env).print(f"showing {shown:,} of {total:,} {what}; use {option} 0 for all",
                                markup=False, highlight=False)
+
+
+def note_empty(env: Environment, what: str) -> None:
+    """One line on stderr: a listing found none of `what` (its output stays a valid document)."""
+    console.err(env).print(f"no {what} match", markup=False, highlight=False)
 
 
 def check_number(value: float, option: str, *, least: float = 0.0) -> float:
@@ -253,13 +266,30 @@ def read_store(db: str | None, sources: list[str] | None,
 
         con = open_store(MEMORY)
         try:
-            ingest(con, sources)
+            if not ingest(con, sources).records:  # a CI step that logged nothing: say so
+                from tracecli.render.text import one_line
+
+                console.err(env or Environment.current()).print(
+                    f"no input records read from {one_line(' '.join(sources))}", markup=False,
+                    highlight=False)
         except BaseException:
             con.close()
             raise
     else:
         con = open_store(db, read_only=True, wait=busy_wait(env or Environment.current()))
     try:
+        if not sources:
+            _hint_if_empty(con, db, env or Environment.current())
         yield con
     finally:
         con.close()
+
+
+def _hint_if_empty(con: duckdb.DuckDBPyConnection, db: str | None, env: Environment) -> None:
+    """An empty store still answers (a header, no rows); stderr says why nothing is in it."""
+    from tracecli.render.text import one_line
+    from tracecli.store.connection import db_path, holds_spans
+
+    if not holds_spans(con):
+        console.err(env).print(f"store {one_line(db_path(db))} is empty: run `tracecli ingest "
+                               "PATH...` to fill it", markup=False, highlight=False)

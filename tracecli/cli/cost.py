@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from tracecli.cli.common import (
+    ByOption,
     DbOption,
     FilterArgs,
     FormatOption,
@@ -23,8 +24,7 @@ from tracecli.render.output import OutputFormat
 def cost(
     ctx: typer.Context,
     filters: FilterArgs,
-    by: Annotated[str, typer.Option("--by", metavar="GROUP", help="model, provider, trace, day, kind, tag (every "
-                                    "key=value) or tag:KEY (one key's values).")] = "model",
+    by: ByOption = "model",
     db: DbOption = None,
     from_: FromOption = None,
     prices: Annotated[str, typer.Option("--prices", metavar="logged|table", help="logged: each "
@@ -38,7 +38,7 @@ def cost(
 ) -> None:
     """Total cost and tokens of LLM and embedding calls. Costs come from the logs where logged,
     else from genai-prices' table (computed); calls to models it does not know are unpriced."""
-    from tracecli.cli.common import check_limit, environment, read_store
+    from tracecli.cli.common import check_limit, environment, note_empty, read_store
     from tracecli.read.cost import parse_group, top, totals
     from tracecli.render import columns, console
     from tracecli.render.output import emit
@@ -53,6 +53,8 @@ def cost(
     document = {"by": grouping.label, "prices": prices, "rows": rows, "total": {k: v for k, v in total.items() if k != "group"}}
     emit(rows, columns.cost(grouping.label), fmt, footer=total, document=document, env=env,
          pager=not no_pager)
+    if not total.get("calls"):
+        note_empty(env, "calls")
     if left_out:
         console.err(env).print(f"showing the top {len(rows):,} of {len(every):,} groups by cost: "
                                f"{left_out:,} left out, counted in the total; --top 0 for all",

@@ -10,7 +10,22 @@ from typing import Annotated
 import typer
 
 from tracecli import __version__
-from tracecli.cli import cost, export, formats, ingest, replay, show, spans, traces
+from tracecli.cli import (
+    check,
+    cost,
+    diff,
+    export,
+    feedback,
+    formats,
+    ingest,
+    replay,
+    show,
+    spans,
+    sql,
+    stats,
+    store,
+    traces,
+)
 from tracecli.environment import Environment
 from tracecli.errors import INTERRUPTED
 
@@ -19,7 +34,7 @@ app = typer.Typer(
     help="Inspect LLM request logs and agent traces: ingest gateway and tracing-SDK logs into a "
     "local DuckDB store, then list traces, show one as a tree, total costs, and replay runs.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion, --show-completion (tracecli.cli.completion)
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -48,10 +63,16 @@ app.command("ingest")(ingest.ingest)
 app.command("traces")(traces.traces)
 app.command("show")(show.show)
 app.command("cost")(cost.cost)
+app.command("stats")(stats.stats)
+app.command("check")(check.check)
+app.command("diff")(diff.diff)
 app.command("replay")(replay.replay)
 app.command("spans")(spans.spans)
 app.command("export")(export.export)
 app.command("formats")(formats.formats)
+app.command("sql")(sql.sql)
+app.command("store")(store.store)
+app.add_typer(feedback.app)
 
 
 def run() -> None:

@@ -31,6 +31,12 @@ def traces(
                                                    rich_help_panel="Filters")] = None,
     search: Annotated[str | None, typer.Option("--search", metavar="TEXT", help="Text in any request, response or error "
                                                "(case-insensitive).", rich_help_panel="Filters")] = None,
+    min_score: Annotated[float | None, typer.Option("--min-score", metavar="SCORE", help="Traces whose user "
+                                                    "feedback score (-10 to 10) is at least this.",
+                                                    rich_help_panel="Filters")] = None,
+    max_score: Annotated[float | None, typer.Option("--max-score", metavar="SCORE", help="Traces whose user "
+                                                    "feedback score is at most this.",
+                                                    rich_help_panel="Filters")] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many (0 = all).")] = 20,
     no_pager: NoPagerOption = False,
     fmt: FormatOption = OutputFormat.table,
@@ -53,7 +59,11 @@ def traces(
     check_limit(limit)
     if min_cost is not None:
         check_number(min_cost, "--min-cost")
-    wanted = filters.parse(status=status, min_cost=min_cost, search=search)
+    for score, option in ((min_score, "--min-score"), (max_score, "--max-score")):
+        if score is not None and not -10 <= score <= 10:  # NaN too
+            raise TraceCliError(f"{option} {score:g}: a feedback score is from -10 to 10", ExitCode.USAGE)
+    wanted = filters.parse(status=status, min_cost=min_cost, search=search, min_score=min_score,
+                           max_score=max_score)
     env = environment(ctx)
     with read_store(db, from_, env) as con:
         rows, total = list_traces(con, wanted, limit)

@@ -15,14 +15,14 @@ from tracecli.sql.template import fill, merge
 from tracecli.store.rollup import SUMS
 
 # group name -> SQL expression over spans; the tag key is always a parameter
-_GROUPS = {
+GROUPS = {
     "model": "coalesce(model, '(unknown)')",
     "provider": "coalesce(provider, '(unknown)')",
     "trace": "trace_id",
     "day": "coalesce(strftime(start_time, '%Y-%m-%d'), '(unknown)')",
     "kind": "coalesce(kind, '(unknown)')",
 }
-GROUP_CHOICES = (*_GROUPS, "tag", "tag:KEY")
+GROUP_CHOICES = (*GROUPS, "tag", "tag:KEY")
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def parse_group(text: str) -> Grouping:
         if sep and not key:
             raise TraceCliError("--by tag:KEY needs a key, e.g. --by tag:env", ExitCode.USAGE)
         return Grouping("tag", key or None)
-    if by in _GROUPS and not sep:
+    if by in GROUPS and not sep:
         return Grouping(by)
     raise TraceCliError(f"--by {text!r}: choose one of {', '.join(GROUP_CHOICES)}", ExitCode.USAGE)
 
@@ -49,35 +49,44 @@ def parse_group(text: str) -> Grouping:
 PRICE_SOURCES = ("logged", "table")
 
 
-# Spans with every call re-priced from a table of rates: the rates travel as parameter lists,
-# so this works on a read-only store. A call is unpriced for a model the table lacks, or
-# without tokens to price.
-_TABLE_PRICED = fill("""(SELECT s0.* REPLACE (
-    CASE WHEN {{unpriced}} THEN NULL
-         ELSE tc_priced(s0.prompt_tokens, s0.cached_tokens, s0.completion_tokens, r.r_in, r.r_cached, r.r_out)
-         END AS cost_usd,
-    CASE WHEN {{unpriced}} THEN 'unpriced' ELSE 'computed' END AS cost_source)
-  FROM spans s0 LEFT JOIN (
-    SELECT unnest($price_providers::VARCHAR[]) AS provider, unnest($price_models::VARCHAR[]) AS model,
+# The price table's rates of the (provider, model) pairs the store's calls name, as rows of r;
+# they travel as parameter lists (`table_rates`), so this works on a read-only store.
+RATES = """(SELECT unnest($price_providers::VARCHAR[]) AS provider, unnest($price_models::VARCHAR[]) AS model,
            unnest($price_in::DOUBLE[]) AS r_in, unnest($price_cached::DOUBLE[]) AS r_cached,
-           unnest($price_out::DOUBLE[]) AS r_out) r
-  ON r.model = s0.model AND r.provider IS NOT DISTINCT FROM s0.provider)""",
-    unpriced="r.model IS NULL OR (s0.prompt_tokens IS NULL AND s0.completion_tokens IS NULL)")
+           unnest($price_out::DOUBLE[]) AS r_out)"""
+RATES_JOIN = "r.model = {{s}}.model AND r.provider IS NOT DISTINCT FROM {{s}}.provider"
+# A call's cost at those rates (a span aliased {{s}} joined to r): unpriced (NULL) for a model
+# the table lacks, or without tokens to price.
+TABLE_COST = """CASE WHEN r.model IS NULL OR ({{s}}.prompt_tokens IS NULL AND {{s}}.completion_tokens IS NULL) THEN NULL
+     ELSE tc_priced({{s}}.prompt_tokens, {{s}}.cached_tokens, {{s}}.completion_tokens, r.r_in, r.r_cached, r.r_out)
+     END"""
+
+# Spans with every call re-priced from the table.
+_TABLE_PRICED = fill("""(SELECT s0.* REPLACE (
+    {{cost}} AS cost_usd,
+    CASE WHEN {{cost}} IS NULL THEN 'unpriced' ELSE 'computed' END AS cost_source)
+  FROM spans s0 LEFT JOIN {{rates}} r ON {{join}})""",
+    cost=TABLE_COST, rates=RATES, join=RATES_JOIN, s="s0")
 
 
-def _table_priced(con: duckdb.DuckDBPyConnection) -> tuple[str, dict[str, Any]]:
-    """Spans with every call re-priced from genai-prices' table, ignoring logged costs."""
+def table_rates(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """The parameters of RATES: genai-prices' rates for every model the store's calls name."""
     from tracecli.ingest.pricing import lookup
 
     models = con.execute(
         "SELECT DISTINCT provider, model FROM spans WHERE tc_is_call(kind) AND model IS NOT NULL"
     ).fetchall()
     found = [(p, m, r) for p, m in models if (r := lookup(p, m)) is not None]
-    return _TABLE_PRICED, {
+    return {
         "price_providers": [p for p, _, _ in found], "price_models": [m for _, m, _ in found],
         "price_in": [r.input for *_, r in found], "price_cached": [r.cached_input for *_, r in found],
         "price_out": [r.output for *_, r in found],
     }
+
+
+def _table_priced(con: duckdb.DuckDBPyConnection) -> tuple[str, dict[str, Any]]:
+    """Spans with every call re-priced from genai-prices' table, ignoring logged costs."""
+    return _TABLE_PRICED, table_rates(con)
 
 
 # Groups and the total row (the empty grouping set) in one scan.
@@ -90,10 +99,10 @@ _GROUPS_ONLY = """SELECT {{group}} AS grp, {{sums}} FROM {{source}} s WHERE {{wh
 GROUP BY grp ORDER BY cost_usd DESC, grp"""
 _TOTAL = "SELECT 'TOTAL' AS grp, {{sums}} FROM {{source}} s WHERE {{where}}"
 # Every key=value tag a user set on a span as its own row (e), a span without any as one row with none.
-_EVERY_TAG = """(SELECT *, unnest(CASE WHEN cardinality(tags) > 0 THEN map_entries(tags) ELSE [NULL] END) AS e
+EVERY_TAG = """(SELECT *, unnest(CASE WHEN cardinality(tags) > 0 THEN map_entries(tags) ELSE [NULL] END) AS e
   FROM (SELECT *, tc_user_tags(metadata) AS tags FROM {{spans}}))"""
-_TAGGED = "coalesce(map_extract_value(s.metadata, $group_tag_key), '(none)')"
-_TAG_PAIR = "coalesce(e.key || '=' || e.value, '(none)')"
+TAGGED = "coalesce(map_extract_value(s.metadata, $group_tag_key), '(none)')"
+TAG_PAIR = "coalesce(e.key || '=' || e.value, '(none)')"
 
 
 def top(rows: list[dict[str, Any]], n: int) -> tuple[list[dict[str, Any]], int]:
@@ -120,14 +129,14 @@ def totals(con: duckdb.DuckDBPyConnection, grouping: Grouping, filters: Filters,
     w.add("tc_is_call(s.kind)")
     params = merge(spans_params, w.params)
     if grouping.by == "tag" and not grouping.tag_key:
-        rows = rows_of(con.execute(fill(_GROUPS_ONLY, group=_TAG_PAIR, sums=SUMS, source=_EVERY_TAG,
+        rows = rows_of(con.execute(fill(_GROUPS_ONLY, group=TAG_PAIR, sums=SUMS, source=EVERY_TAG,
                                         spans=spans, where=w.sql()), params))
         total = rows_of(con.execute(fill(_TOTAL, sums=SUMS, source=spans, where=w.sql()), params))
         return [_named(r) for r in rows], _named(total[0])
     if grouping.by == "tag":
-        group, params = _TAGGED, merge(params, {"group_tag_key": grouping.tag_key})
+        group, params = TAGGED, merge(params, {"group_tag_key": grouping.tag_key})
     else:
-        group = _GROUPS[grouping.by]
+        group = GROUPS[grouping.by]
     found = rows_of(con.execute(fill(_GROUPED, group=group, sums=SUMS, source=spans,
                                      where=w.sql()), params))
     return _split_total(found)
@@ -135,7 +144,7 @@ def totals(con: duckdb.DuckDBPyConnection, grouping: Grouping, filters: Filters,
 
 # Groupings the ingest-time roll-up (tracecli.store.rollup) answers, over its columns (which are
 # the spans' own, but for the day).
-_ROLLUP_GROUPS = {**{by: _GROUPS[by] for by in ("model", "provider", "kind")},
+_ROLLUP_GROUPS = {**{by: GROUPS[by] for by in ("model", "provider", "kind")},
                   "day": "coalesce(strftime(day, '%Y-%m-%d'), '(unknown)')"}
 _RESUM = """CAST(coalesce(sum(calls), 0) AS BIGINT) AS calls,
   CAST(sum(prompt_tokens) AS BIGINT) AS prompt_tokens,

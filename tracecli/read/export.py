@@ -18,7 +18,7 @@ from tracecli.ingest.formats import feedback
 from tracecli.ingest.formats import tracecli_spans as canonical
 from tracecli.read.filters import Filters, trace_where
 from tracecli.sql.template import fill, ident, literal
-from tracecli.store.schema import SPAN_COLUMNS
+from tracecli.store.schema import MONEY_COLUMNS, SPAN_COLUMNS
 
 BATCH = 2048  # lines fetched at a time
 
@@ -34,11 +34,13 @@ _NUMBER = "CASE WHEN isfinite({{v}}) THEN {{v}} END"
 # record still counts (and weighs) in its trace's feedback, as it did.
 _FEEDBACK_VALUE = "CASE WHEN isfinite(value) THEN to_json(value) ELSE '1e400'::JSON END"
 _BY_TYPE = {"TIMESTAMP": _TIME, "DOUBLE": _NUMBER}
+# Money at 10 significant digits, as every output writes it (the macro tc_money).
+_MONEY = "CASE WHEN isfinite({{v}}) THEN tc_money({{v}}) END"
 
 
 def _value(column: str, sql_type: str) -> str:
-    """A column as the export writes it, by its type in the store."""
-    template = _BY_TYPE.get(sql_type.split()[0], "{{v}}")
+    """A column as the export writes it, by its type in the store (money rounded)."""
+    template = _MONEY if column in MONEY_COLUMNS else _BY_TYPE.get(sql_type.split()[0], "{{v}}")
     return fill(template + " AS {{name}}", v=ident(column), name=ident(column))
 
 

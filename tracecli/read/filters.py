@@ -47,14 +47,16 @@ class Filters:
     status: str | None = None
     min_cost: float | None = None
     search: str | None = None
+    min_score: float | None = None  # user feedback: traces without any never match these
+    max_score: float | None = None
 
 
-def parse_tags(pairs: list[str] | None) -> list[tuple[str, str]]:
+def parse_tags(pairs: list[str] | None, option: str = "--tag") -> list[tuple[str, str]]:
     out = []
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise TraceCliError(f"--tag {pair!r}: expected KEY=VALUE", ExitCode.USAGE)
+            raise TraceCliError(f"{option} {pair!r}: expected KEY=VALUE", ExitCode.USAGE)
         out.append((key, value))
     return out
 
@@ -75,6 +77,12 @@ class Where:
         return " AND ".join(self.clauses) if self.clauses else "true"
 
 
+# User feedback per trace (Portkey's model): the weighted mean of its values (score), and how
+# many records it has (n). A trace whose weights are all 0 has no score.
+FEEDBACK_SCORES = """SELECT trace_id, fsum(value * weight) / nullif(fsum(weight), 0) AS score,
+       count(*) AS n FROM feedback GROUP BY trace_id"""
+
+
 def trace_where(f: Filters) -> Where:
     """Clauses over trace_summary (alias t)."""
     w = _within("t.start_time", f)
@@ -86,11 +94,22 @@ def trace_where(f: Filters) -> Where:
         w.add("t.status = $status", status=f.status)
     if f.min_cost is not None:
         w.add("coalesce(t.cost_usd, 0) >= $min_cost", min_cost=f.min_cost)
+    _scores(w, f)
     if f.search:
         w.add("t.trace_id IN (SELECT trace_id FROM spans WHERE contains(lower(CAST(request AS VARCHAR)), lower($search)) "
               "OR contains(lower(CAST(response AS VARCHAR)), lower($search)) OR contains(lower(error), lower($search)))",
               search=f.search)
     return w
+
+
+def _scores(w: Where, f: Filters) -> None:
+    """--min-score/--max-score: traces whose feedback score is within them."""
+    bounds = [(op, name, v) for op, name, v in ((">=", "min_score", f.min_score),
+                                                ("<=", "max_score", f.max_score)) if v is not None]
+    if bounds:
+        held = " AND ".join(fill("score {{op}} ${{name}}", op=op, name=name) for op, name, _ in bounds)
+        w.add(fill("t.trace_id IN (SELECT trace_id FROM ({{scores}}) WHERE {{held}})",
+                   scores=FEEDBACK_SCORES, held=held), **{name: v for _, name, v in bounds})
 
 
 def span_where(f: Filters) -> Where:

@@ -12,10 +12,10 @@ import duckdb
 
 from tracecli.errors import ExitCode, NotFound, TraceCliError
 from tracecli.read.export import SPAN_FIELDS, Chunk
-from tracecli.read.filters import Filters, Where, span_where, trace_where
+from tracecli.read.filters import FEEDBACK_SCORES, Filters, Where, span_where, trace_where
 from tracecli.sql.template import fill, ident, literal, merge
 from tracecli.store.connection import store_path
-from tracecli.store.schema import SPAN_COLUMNS
+from tracecli.store.schema import MONEY_COLUMNS, SPAN_COLUMNS
 
 # More rows than any store holds (a limit of 0 means all).
 MAX_ROWS = 2**62
@@ -25,11 +25,9 @@ TRACE_FIELDS = ("trace_id", "start_time", "duration_ms", "spans", "llm_calls", "
                 "unpriced_calls", "errors", "status", "tags")
 
 
-# User feedback per trace: the weighted mean of its values, and how many there were.
+# User feedback per trace (filters.FEEDBACK_SCORES): its score and how many records it has.
 FEEDBACK_FIELDS = "fb.score AS feedback_score, coalesce(fb.n, 0) AS feedback_count"
-FEEDBACK_JOIN = """LEFT JOIN (SELECT trace_id, fsum(value * weight) / nullif(fsum(weight), 0) AS score,
-                                    count(*) AS n FROM feedback GROUP BY trace_id) fb
-                   ON fb.trace_id = t.trace_id"""
+FEEDBACK_JOIN = fill("LEFT JOIN ({{scores}}) fb ON fb.trace_id = t.trace_id", scores=FEEDBACK_SCORES)
 
 
 _TRACES = """SELECT {{columns}}, {{feedback_fields}} FROM trace_summary t {{feedback_join}}
@@ -262,8 +260,10 @@ JSONL = LineFormat(SPAN_FIELDS, "to_json(e) || chr(10)")
 
 # CSV cells as Python's csv module writes tracecli's values (render.output): ISO times in
 # milliseconds with a Z, numbers as Python prints them (DuckDB's shortest round trip is the
-# same text), NaN and infinity empty; a cell holding a comma, a quote or a line break (CR too,
-# which Python 3.11 leaves bare) is quoted, its quotes doubled.
+# same text), money as a plain decimal at 10 significant digits (render.output.money_text),
+# NaN and infinity empty; a cell holding a comma, a quote or a line break (CR too, which
+# Python 3.11 leaves bare) is quoted, its quotes doubled.
+_CSV_MONEY = "CASE WHEN isfinite({{v}}) THEN tc_money_text({{v}}) END"
 _CSV_TEXT = {
     "TIMESTAMP": "strftime({{v}}, '%Y-%m-%dT%H:%M:%S.%gZ')",
     "DOUBLE": "CASE WHEN isfinite({{v}}) THEN CAST({{v}} AS VARCHAR) END",
@@ -277,7 +277,7 @@ def csv_format(columns: tuple[str, ...]) -> LineFormat:
     """CSV lines of these span columns (scalar ones: what a table shows)."""
     texts = []
     for c in columns:
-        template = _CSV_TEXT.get(SPAN_COLUMNS[c].split()[0])
+        template = _CSV_MONEY if c in MONEY_COLUMNS else _CSV_TEXT.get(SPAN_COLUMNS[c].split()[0])
         if template is None:
             raise ValueError(f"span column {c} is not a scalar: no CSV cell for it")
         texts.append(fill(template + " AS {{name}}", v=f"s.{ident(c)}", name=ident(c)))

@@ -1,11 +1,11 @@
 """A recorded run as a sequence of steps on its own clock: what was sent, what came back, each
-tool call and its result. Live re-execution plugs in through `Executor`."""
+tool call and its result."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from tracecli.read.messages import assistant_text, message_text
 from tracecli.read.tree import SpanNode, TraceTree
@@ -26,12 +26,6 @@ class Step:
         return {"at_ms": self.at_ms, "kind": self.kind, "call_number": self.call_number,
                 "title": self.title, "lines": [{"label": a, "text": b} for a, b in self.lines],
                 "span_id": self.span_id}
-
-
-class Executor(Protocol):
-    """Sends a recorded request body somewhere and returns the response body."""
-
-    def execute(self, request: dict[str, Any]) -> dict[str, Any]: ...
 
 
 def _offset(start: datetime | None, t0: datetime | None) -> float:

@@ -9,7 +9,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -17,12 +17,16 @@ from rich.cells import cell_len, set_cell_size
 
 from tracecli.environment import Environment
 from tracecli.render import console
-from tracecli.render.text import one_line, safe, terminal_json
+from tracecli.render.text import markdown, one_line, safe, terminal_json
 
 if TYPE_CHECKING:  # the store's text, typed only: --help imports no duckdb
     from tracecli.read.export import Chunk
 
-Kind = Literal["text", "int", "cost", "ms", "time", "list", "map", "float"]
+Kind = Literal["text", "int", "cost", "ms", "time", "list", "map", "float", "percent", "score",
+               "labelled", "number"]
+# Kinds whose values every format rounds to MONEY_DIGITS significant digits: money, and numbers
+# of unknown meaning (a `tracecli sql` DOUBLE), which would otherwise print float noise.
+_ROUNDED = ("cost", "number")
 
 
 class OutputFormat(StrEnum):
@@ -39,6 +43,43 @@ class Column:
     header: str
     kind: Kind = "text"
     width: int = 0  # table only: cut long cells to this many characters
+    votes: str = ""  # a "score" column: the key of the row's count of votes (`format_score`)
+
+
+# Money keeps this many significant digits in every format (README: Money). Sums of binary
+# fractions then print as the amounts they are: 0.0001275, not 0.00012749999999999998.
+MONEY_DIGITS = 10
+
+
+def money(usd: Any) -> float | None:
+    """A dollar amount rounded to MONEY_DIGITS significant digits: the value every machine
+    format writes (commands call it for the money in the documents they build). None for no
+    amount, NaN or infinity; never -0."""
+    if usd is None or not math.isfinite(value := float(usd)):
+        return None
+    return float(f"{value:.{MONEY_DIGITS}g}") + 0.0
+
+
+def money_text(usd: Any) -> str:
+    """`money` as a plain decimal, never an exponent (CSV: 0.00000022, not 2.2e-07); the SQL
+    twin is the macro tc_money_text. Empty for no amount."""
+    rounded = money(usd)
+    return "" if rounded is None else format(Decimal(f"{rounded:.{MONEY_DIGITS}g}"), "f")
+
+
+def with_money(value: Any, columns: Sequence[Column]) -> Any:
+    """A row or document with the values of its cost columns' keys rounded (`money`), in its
+    dicts and lists at any depth (a document nests rows: `{rows: [...], total: {...}}`)."""
+    keys = {c.key for c in columns if c.kind in _ROUNDED}
+    return _rounded(value, keys) if keys else value
+
+
+def _rounded(value: Any, keys: set[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: money(v) if k in keys else _rounded(v, keys) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v, keys) for v in value]
+    return value
 
 
 def jsonable(value: Any) -> Any:
@@ -69,6 +110,14 @@ def cell(value: Any, kind: Kind) -> str:
     return _CELL[kind](value)
 
 
+def format_score(score: Any, votes: Any) -> str:
+    """User feedback as every human view shows it: `+9.0 (1 vote)`, `-2.5 (3 votes)`; empty
+    for a trace without any (machine formats write the number: feedback_score)."""
+    if not votes:
+        return ""
+    return f"{cell(score, 'score') or '?'} ({votes} vote{'' if votes == 1 else 's'})"
+
+
 def _int(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
@@ -80,6 +129,11 @@ def _float(value: Any) -> str:
     return f"{float(value):,.2f}" if math.isfinite(float(value)) else "—"  # as _int
 
 
+def _signed(value: Any) -> str:
+    """A feedback score: one decimal, always signed (+9.0, -4.0)."""
+    return f"{float(value):+.1f}" if math.isfinite(float(value)) else "—"  # as _int
+
+
 def _time(value: Any) -> str:
     if not isinstance(value, datetime):
         return str(value)
@@ -88,29 +142,45 @@ def _time(value: Any) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _text(value: Any) -> str:
+    """Text as it is; a structured value as its JSON, never a Python repr."""
+    return value if isinstance(value, str) else dumps(value) if isinstance(value, dict | list) else str(value)
+
+
+def _labelled(value: Any) -> str:
+    """[{label, text}] (replay's lines) as `label: text` pairs, one after another."""
+    return " · ".join(f"{item.get('label')}: {item.get('text')}" for item in value)
+
+
 def _map(value: Any) -> str:
     """Underscore keys (Portkey's _user, _environment) stay in machine formats."""
     return " ".join([f"{k}={v}" for k, v in value.items() if not str(k).startswith("_")])
 
 
 _CELL: dict[str, Callable[[Any], str]] = {
-    "int": _int, "float": _float, "cost": lambda v: format_cost(float(v)),
-    "ms": lambda v: format_ms(float(v)), "time": _time,
-    "list": lambda v: ", ".join(str(x) for x in v), "map": _map, "text": str,
+    "int": _int, "float": _float, "score": _signed, "cost": lambda v: format_cost(float(v)),
+    "ms": lambda v: format_ms(float(v)), "time": _time, "percent": lambda v: f"{float(v):.1%}",
+    "list": lambda v: ", ".join(str(x) for x in v), "map": _map, "text": _text,
+    "number": lambda v: money_text(v) or "—",
+    "labelled": _labelled,
 }
 
 
 def format_cost(usd: float) -> str:
     """Dollars with enough decimals to show the first three significant digits of small costs;
     "—" for NaN or infinity (a store written before ingest made them unknown)."""
-    if not math.isfinite(usd):
+    rounded = money(usd)
+    if rounded is None:
         return "—"
-    if usd == 0:
+    if rounded == 0:
         return "$0"
-    if abs(usd) >= 1:
-        return f"${usd:,.2f}"
-    decimals = max(2, 2 - math.floor(math.log10(abs(usd))))
-    return f"${usd:.{decimals}f}".rstrip("0").rstrip(".")
+    # rounded half up from the amount `money` keeps, never from the float's binary noise: the
+    # same cost shows the same digits however it was summed (0.0001275 is $0.000128)
+    amount = Decimal(f"{rounded:.{MONEY_DIGITS}g}")
+    if abs(rounded) >= 1:
+        return f"${amount.quantize(Decimal('0.01'), ROUND_HALF_UP):,}"
+    decimals = max(2, 2 - math.floor(math.log10(abs(rounded))))
+    return f"${amount.quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP):f}".rstrip("0").rstrip(".")
 
 
 def format_ms(ms: float) -> str:
@@ -123,8 +193,10 @@ def format_ms(ms: float) -> str:
     return f"{ms:.0f} ms"
 
 
-def _flat(value: Any) -> Any:
-    """CSV cells: nested values as JSON text."""
+def _flat(value: Any, kind: Kind) -> Any:
+    """CSV cells: nested values as JSON text, money and other rounded numbers as plain decimals."""
+    if kind in _ROUNDED:
+        return money_text(value)
     value = jsonable(value)
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False)
@@ -143,20 +215,21 @@ def emit(rows: Sequence[dict[str, Any]], columns: Sequence[Column], fmt: OutputF
          env: Environment | None = None, pager: bool = False) -> None:
     """Write rows to stdout. `footer` is a totals row shown by table/markdown/csv; `document`
     replaces the row list as the --format json value when a command documents an object.
+    Money is rounded (`with_money`): the values of the cost columns' keys, in rows and document.
     `env` is the CLI's; a caller outside the CLI gets the process as it is. `pager`: a table
     longer than the terminal goes through the pager (console.show)."""
     env = env or Environment.current()
     if fmt is OutputFormat.json:
-        write_json(document if document is not None else list(rows), env)
+        write_json(with_money(document if document is not None else list(rows), columns), env)
     elif fmt is OutputFormat.jsonl:
         for row in rows:
-            write_json(row, env, indent=None)
+            write_json(with_money(row, columns), env, indent=None)
     elif fmt is OutputFormat.csv:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow([c.key for c in columns])
         for row in [*rows, *([footer] if footer else [])]:
-            writer.writerow([_flat(row.get(c.key)) for c in columns])
+            writer.writerow([_flat(row.get(c.key), c.kind) for c in columns])
         # CSV keeps content exact for files and pipes; a terminal gets control characters shown
         env.stdout.write(safe(buf.getvalue()) if env.stdout_isatty else buf.getvalue())
     elif fmt is OutputFormat.markdown:
@@ -182,18 +255,27 @@ def write_lines(chunks: Iterable[Chunk], fmt: OutputFormat, env: Environment) ->
 
 def _markdown(rows: Sequence[dict[str, Any]], columns: Sequence[Column],
               footer: dict[str, Any] | None) -> str:
-    def esc(text: str) -> str:
-        return one_line(text).replace("|", "\\|")
+    """A GitHub table: cells as a table shows them, each one line, with what Markdown would act
+    on escaped (`text.markdown`; the numbers tracecli writes need nothing but a pipe escaped)."""
+    def esc(text: str, kind: Kind) -> str:
+        return markdown(text) if kind in _TEXT else one_line(text).replace("|", "\\|")
 
-    lines = ["| " + " | ".join(esc(c.header) for c in columns) + " |",
+    lines = ["| " + " | ".join(markdown(c.header) for c in columns) + " |",
              "| " + " | ".join("---:" if c.kind in _NUMERIC else "---" for c in columns) + " |"]
     for row in [*rows, *([footer] if footer else [])]:
-        lines.append("| " + " | ".join(esc(cell(row.get(c.key), c.kind)) for c in columns) + " |")
+        lines.append("| " + " | ".join(esc(_shown(row, c), c.kind) for c in columns) + " |")
     return "\n".join(lines) + "\n"
 
 
-_NUMERIC = ("int", "cost", "ms", "float")
-_TEXT = ("text", "list", "map")  # kinds whose cells show what the logs hold
+def _shown(row: dict[str, Any], c: Column) -> str:
+    """A row's cell as a human view shows it (a score with its votes)."""
+    if c.kind == "score" and c.votes:
+        return format_score(row.get(c.key), row.get(c.votes))
+    return cell(row.get(c.key), c.kind)
+
+
+_NUMERIC = ("int", "cost", "ms", "float", "percent", "score", "number")
+_TEXT = ("text", "list", "map", "labelled")  # kinds whose cells show what the logs hold
 _GAP = "  "  # between columns
 _LEAST = 8  # a column that declares a width gives way down to this on a narrow terminal
 _BOLD, _PLAIN = "\x1b[1m", "\x1b[0m"
@@ -232,6 +314,8 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[Column], footer: dic
 def _column(rows: Sequence[dict[str, Any]], c: Column) -> list[str]:
     """A column's cells, one line of text each, as `cell` writes them: what it makes of a number
     or a time is plain already; text from the logs is made safe."""
+    if c.kind == "score" and c.votes:
+        return [_shown(row, c) for row in rows]
     make, none = _CELL[c.kind], cell(None, c.kind)
     values = [row.get(c.key) for row in rows]
     if c.kind in _TEXT:

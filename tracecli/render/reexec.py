@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from tracecli.read.reexec import Comparison, Outcome
@@ -25,7 +26,7 @@ def _said(o: Outcome) -> str:
         return f"error: {o.error}"
     parts = list(o.tools)
     if o.text:
-        parts.append(repr(o.text))
+        parts.append(json.dumps(o.text, ensure_ascii=False))  # quoted as JSON, never a Python repr
     return "; ".join(parts) or "(empty)"
 
 

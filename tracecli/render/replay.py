@@ -26,13 +26,15 @@ def step_text(step: Step) -> Text:
 
 
 def play(steps: list[Step], console: Console, *, speed: float, max_wait: float,
-         wait_for_enter: Callable[[], None] | None = None,
+         wait_for_enter: Callable[[], bool] | None = None,
          sleep: Callable[[float], None] = time.sleep) -> None:
-    """Print each step; between steps wait the recorded gap / speed (capped), or for Enter."""
+    """Print each step; between steps wait the recorded gap / speed (capped), or for Enter
+    (`wait_for_enter` returns False to stop, on `q`)."""
     previous = 0.0
     for index, step in enumerate(steps):
         if index and wait_for_enter is not None:
-            wait_for_enter()
+            if not wait_for_enter():
+                return
         elif index and speed > 0:
             gap = max(step.at_ms - previous, 0) / 1000 / speed
             if gap > 0:

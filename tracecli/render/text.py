@@ -44,3 +44,31 @@ def terminal_json(text: str) -> str:
     so the document parses to the same values. Those characters only occur inside strings
     (JSON writes C0 controls escaped already; tab and newline are left alone)."""
     return _CONTROL.sub(_json_escape, text)
+
+
+# What Markdown (CommonMark, GitHub's tables, math and strikethrough) or the HTML in it would
+# act on within a line: each is written backslash-escaped, which CommonMark allows for any ASCII
+# punctuation, so that the text renders as written. An underscore between two letters or digits
+# never delimits emphasis, and stays as it is (trc_7f3a, first_int).
+_MARKDOWN = re.compile(r"[\\`*\[\]<>|~&$]|(?<![^\W_])_|_(?![^\W_])")
+
+
+def markdown(value: object, limit: int = 0) -> str:
+    """Text for a Markdown line (a table cell, a list item): folded onto one line and cut as
+    `one_line` does, with what Markdown would act on escaped, so that log content shows as the
+    text it is, never as links, images, HTML, emphasis or a broken table."""
+    return _MARKDOWN.sub(r"\\\g<0>", one_line(value, limit))
+
+
+def markdown_code(value: object, limit: int = 0) -> str:
+    """Text as a Markdown code span, on one line: its fence is one backtick longer than the
+    longest run of backticks in it, and padded where it starts or ends with one; "(empty)"
+    for no text (a code span cannot be empty). For list items: a table would still split it
+    on a pipe."""
+    text = one_line(value, limit)
+    if not text:
+        return "(empty)"
+    runs = [len(run) for run in re.findall(r"`+", text)]
+    fence = "`" * (max(runs, default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"

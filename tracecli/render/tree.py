@@ -1,5 +1,6 @@
-"""`tracecli show` as a Rich tree: every piece of log content goes in as Text, never markup;
-fields that are one line (ids, names, models, tags) are folded onto one, so none forges a line."""
+"""`tracecli show` as a Rich tree, and as a nested Markdown list: every piece of log content goes
+in as Text, never markup (in Markdown, escaped); fields that are one line (ids, names, models,
+tags) are folded onto one, so none forges a line."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from rich.text import Text
 from rich.tree import Tree
 
 from tracecli.read.messages import message_text
-from tracecli.read.tree import SpanNode, ToolCall, TraceTree
-from tracecli.render.output import cell, format_cost, format_ms
-from tracecli.render.text import one_line, safe
+from tracecli.read.tree import SpanNode, ToolCall, TraceTree, to_dict
+from tracecli.render.output import cell, format_cost, format_ms, format_score, money
+from tracecli.render.text import markdown as md
+from tracecli.render.text import markdown_code, one_line, safe
 from tracecli.sql.macros import RESOURCE_KEY, SCOPE_ATTRIBUTES_KEY, SCOPE_KEY
 
 PREVIEW = 160
@@ -48,7 +50,7 @@ def _root_label(s: dict[str, Any]) -> Text:
         if part:
             t.append(" · " + part)
     if s.get("feedback_count"):
-        t.append(f" · feedback {s['feedback_score']:+.1f} ({_plural(s['feedback_count'], 'vote')})")
+        t.append(" · feedback " + format_score(s.get("feedback_score"), s["feedback_count"]))
     status = s.get("status") or "ok"
     t.append(" · ")
     t.append(status, style="green" if status == "ok" else "bold red")
@@ -95,16 +97,24 @@ def _add_node(parent: Tree, node: SpanNode, full: bool, shown: dict[str, str]) -
 
 
 def _add_system_attributes(branch: Tree, node: SpanNode, shown: dict[str, str]) -> None:
-    """What the instrumentation recorded about the span, one line a key; the SHARED ones only
-    where they differ from those shown last."""
+    """What the instrumentation recorded about the span, one line a key."""
+    for key, value in _system_attributes(node, shown):
+        line = Text(f"{one_line(key)}: ", style="dim bold")
+        line.append(safe(value), style="dim")
+        branch.add(line)
+
+
+def _system_attributes(node: SpanNode, shown: dict[str, str]) -> list[tuple[str, str]]:
+    """The span's system attributes to show: the SHARED ones only where they differ from those
+    shown last (noted in `shown`)."""
+    out = []
     for key, value in node.system_attributes.items():
         if key in SHARED:
             if shown.get(key) == value:
                 continue
             shown[key] = value
-        line = Text(f"{one_line(key)}: ", style="dim bold")
-        line.append(safe(value), style="dim")
-        branch.add(line)
+        out.append((key, value))
+    return out
 
 
 def _span_label(node: SpanNode) -> Text:
@@ -170,12 +180,16 @@ def _add_tool_call(branch: Tree, call: ToolCall, full: bool) -> None:
         t.append("(no result recorded)", style="dim")
     else:
         t.append(safe(call.result) if full else one_line(call.result, PREVIEW), style="green")
-    span = call.tool_span
-    if span and span.get("duration_ms") is not None:
-        t.append(" · " + format_ms(float(span["duration_ms"])), style="dim")
-    if span and span.get("status") == "error":
-        t.append(" · error", style="bold red")
+    for part in _tool_tail(call):
+        t.append(" · " + part, style="bold red" if part == "error" else "dim")
     branch.add(t)
+
+
+def _tool_tail(call: ToolCall) -> list[str]:
+    """What the span that ran the tool says: how long it took, whether it failed."""
+    span = call.tool_span or {}
+    return [*([format_ms(float(span["duration_ms"]))] if span.get("duration_ms") is not None else []),
+            *(["error"] if span.get("status") == "error" else [])]
 
 
 def _message_label(message: dict[str, Any]) -> Text:
@@ -186,3 +200,54 @@ def _message_label(message: dict[str, Any]) -> Text:
     text = message_text(message)
     t.append(safe(text if text is not None else "(tool calls)"))
     return t
+
+
+def markdown(tree: TraceTree, *, full: bool = False) -> str:
+    """`show --format markdown`, for $GITHUB_STEP_SUMMARY or a PR comment: the header line as
+    a paragraph, then the tree as a nested list (each LLM call, the tool calls it asked for with
+    their arguments and results, the steps below it), and the answer last. The items say what
+    the table's lines say, one line each; `full` adds the messages, the assistant's text and
+    the system attributes, and cuts nothing. Log text is escaped, calls and results are code."""
+    s = tree.summary
+    title = "trace " + one_line(s.get("trace_id"))
+    lines = [f"**{md(title)}** {md(_root_label(s).plain[len(title):])}", ""]  # the rest: " · …"
+    shown: dict[str, str] = {}
+    for node in tree.roots:
+        _markdown_node(lines, node, "", full, shown)
+    if tree.answer:
+        lines.append("- **answer:** " + md(tree.answer))
+    return "\n".join(lines) + "\n"
+
+
+def _markdown_node(lines: list[str], node: SpanNode, indent: str, full: bool,
+                   shown: dict[str, str]) -> None:
+    lines.append(f"{indent}- {md(_span_label(node).plain)}")
+    inner = indent + "  "
+    if full:
+        lines.extend(f"{inner}- {md(key)}: {md(value)}" for key, value in _system_attributes(node, shown))
+    if full and node.is_call:
+        lines.extend(f"{inner}- {md(_message_label(m).plain)}" for m in node.new_messages)
+    for call in node.tool_calls:
+        limit = 0 if full else PREVIEW
+        result = ("(no result recorded)" if call.result is None
+                  else markdown_code(call.result, limit))
+        tail = "".join(" · " + part for part in _tool_tail(call))
+        lines.append(f"{inner}- tool {markdown_code(call.signature, limit)} → {result}{tail}")
+    if node.kind == "llm" and node.output_text and full:
+        lines.append(f"{inner}- assistant: {md(node.output_text)}")
+    for child in node.children:
+        _markdown_node(lines, child, inner, full, shown)
+
+
+def document(tree: TraceTree) -> dict[str, Any]:
+    """`show --format json`: the documented shape (read.tree.to_dict), its money rounded as
+    every machine format rounds it (render.output.money)."""
+    doc = to_dict(tree)
+    doc["trace"] = {**doc["trace"], "cost_usd": money(doc["trace"].get("cost_usd"))}
+    doc["spans"] = [_node_money(n) for n in doc["spans"]]
+    return doc
+
+
+def _node_money(node: dict[str, Any]) -> dict[str, Any]:
+    return {**node, "cost_usd": money(node.get("cost_usd")),
+            "children": [_node_money(c) for c in node["children"]]}

@@ -39,6 +39,23 @@ MACROS = [
     """CREATE OR REPLACE TEMP MACRO tc_priced(p, cached, c, r_in, r_cached, r_out) AS
        (coalesce(p, 0) - coalesce(cached, 0)) * r_in + coalesce(cached, 0) * r_cached
        + coalesce(c, 0) * r_out""",
+    # Money as every format writes it (render.output.money, README: Money): rounded to 10
+    # significant digits, so that sums of binary fractions print as the amounts they are
+    # (0.0001275, not 0.00012749999999999998). printf's %.10g rounds as Python's does; + 0.0
+    # turns -0 into 0.
+    "CREATE OR REPLACE TEMP MACRO tc_money(x) AS CAST(printf('%.10g', x) AS DOUBLE) + 0.0",
+    # The same as a plain decimal, never an exponent (CSV cells: 0.00000022, not 2.2e-07), as
+    # render.output.money_text writes it. %.10g writes an exponent below 1e-4 and from 1e10 on,
+    # of a mantissa of at most 10 digits (d.ddd), which is written out here.
+    """CREATE OR REPLACE TEMP MACRO tc_plain_digits(sign, digits, e) AS sign || CASE
+       WHEN e < 0 THEN '0.' || repeat('0', -e - 1) || digits
+       ELSE digits || repeat('0', e - length(digits) + 1) END""",
+    """CREATE OR REPLACE TEMP MACRO tc_plain_number(s) AS CASE WHEN NOT contains(s, 'e') THEN s
+       ELSE tc_plain_digits(CASE WHEN starts_with(s, '-') THEN '-' ELSE '' END,
+                            replace(split_part(ltrim(s, '-'), 'e', 1), '.', ''),
+                            CAST(split_part(s, 'e', 2) AS INTEGER)) END""",
+    """CREATE OR REPLACE TEMP MACRO tc_money_text(x) AS
+       tc_plain_number(printf('%.10g', tc_money(x)))""",
     # A JSON value that may itself be a JSON-encoded string (bodies logged as strings). A string
     # is told by its first character: json_type would parse the whole body to say the same.
     """CREATE OR REPLACE TEMP MACRO tc_json(x) AS

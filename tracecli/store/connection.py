@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from tracecli.errors import BadInput, ExitCode, TraceCliError, first_line
+from tracecli.errors import BadInput, ExitCode, NotFound, TraceCliError, first_line
 from tracecli.sql import macros
 from tracecli.store.schema import SCHEMA_VERSION, migrate, schema_version
 
@@ -82,15 +82,20 @@ def configure(con: duckdb.DuckDBPyConnection) -> None:
 def open_store(
     db: str | None, *, read_only: bool = False, wait: float = BUSY_WAIT_SECONDS
 ) -> duckdb.DuckDBPyConnection:
-    """Open (creating and migrating as needed) the store and return a configured connection."""
-    path = resolve_db_path(db)
-    if read_only and (path == MEMORY or not Path(path).exists()):
-        read_only = False  # first use (or no file at all): an empty store rather than a failure
+    """Open (creating and migrating as needed) the store and return a configured connection.
+    Read-only, the store must exist already: reads never create one (an in-memory one is new)."""
+    path = db_path(db) if read_only else resolve_db_path(db)
+    if read_only and path != MEMORY:
+        _check_is_store_file(path)
+    read_only = read_only and path != MEMORY
     con = _connect_with_wait(path, read_only, wait)
     with store_failures(path):
         try:
             _check_whole(con, path)
             configure(con)
+            if read_only and schema_version(con) == 0:
+                raise TraceCliError(f"cannot open store {path}: a DuckDB database, but not a "
+                                    "tracecli store", ExitCode.BAD_INPUT)
             if read_only and schema_version(con) != SCHEMA_VERSION:
                 con.close()
                 con = _connect_with_wait(path, False, wait)
@@ -102,6 +107,34 @@ def open_store(
             _close_quietly(con)
             raise
     return con
+
+
+# Where a DuckDB file says what it is: bytes 8-11 of its header.
+_MAGIC = (8, b"DUCK")
+
+
+def _check_is_store_file(path: str) -> None:
+    """A store to read is a DuckDB file that exists: a typo in --db is no empty store, and a log
+    file given as the store is not DuckDB's puzzle (`Cannot launch in-memory database`)."""
+    file = Path(path)
+    if not file.exists():
+        raise NotFound(f"no store at {path} (run `tracecli ingest` first)")
+    offset, magic = _MAGIC
+    try:
+        with file.open("rb") as f:
+            f.seek(offset)
+            found = f.read(len(magic))
+    except OSError as exc:  # a directory, a file it may not read
+        raise TraceCliError(f"cannot open store {path}: {exc.strerror or exc}",
+                            ExitCode.BAD_INPUT) from exc
+    if found != magic:
+        raise TraceCliError(f"cannot open store {path}: not a tracecli store (not a DuckDB "
+                            "database file)", ExitCode.BAD_INPUT)
+
+
+def holds_spans(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the store has any span (an empty one answers every listing with no rows)."""
+    return con.execute("SELECT EXISTS (SELECT 1 FROM spans)").fetchone() == (True,)
 
 
 def _close_quietly(con: duckdb.DuckDBPyConnection) -> None:

@@ -47,6 +47,9 @@ SPAN_COLUMNS: dict[str, str] = {
     "ingest_id": "INTEGER",
 }
 
+# Span columns that hold money: every output writes them rounded (the SQL macro tc_money).
+MONEY_COLUMNS = frozenset({"cost_usd"})
+
 
 def _create_spans(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(fill("CREATE TABLE spans (\n  {{columns}}\n)", columns=_column_defs(SPAN_COLUMNS)))
