@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-HEAVY = ("duckdb", "pyarrow", "genai_prices")
+HEAVY = ("duckdb", "pyarrow", "genai_prices", "textual")
 
 PROBE = """
 import json, sys
@@ -25,7 +25,7 @@ sys.stderr.write("\\n" + json.dumps(sorted(m for m in {heavy!r} if m in sys.modu
 
 
 @pytest.mark.parametrize("args", [["--help"], ["ingest", "--help"], ["show", "--help"],
-                                  ["cost", "--help"], ["--version"]])
+                                  ["cost", "--help"], ["browse", "--help"], ["--version"]])
 def test_help_imports_no_heavy_module(args: list[str]) -> None:
     proc = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY), *args],
                           capture_output=True, text=True, timeout=60, check=False)

@@ -11,6 +11,7 @@ import typer
 
 from tracecli import __version__
 from tracecli.cli import (
+    browse,
     check,
     cost,
     diff,
@@ -72,6 +73,7 @@ app.command("export")(export.export)
 app.command("formats")(formats.formats)
 app.command("sql")(sql.sql)
 app.command("store")(store.store)
+app.command("browse")(browse.browse)
 app.add_typer(feedback.app)
 
 

@@ -174,12 +174,12 @@ SELECT trace_id, task,
 FROM keyed ORDER BY start_time NULLS LAST, trace_id"""
 
 # A request's first user message as text, in chat (`messages`) and Responses (`input`) bodies.
-_FIRST_USER = """tc_content(list_filter(
+FIRST_USER = """tc_content(list_filter(
     CASE WHEN json_type(f.request, '$.input') = 'VARCHAR'
          THEN [json_object('role', 'user', 'content', f.request->'$.input')]
          ELSE coalesce(json_extract(f.request, '$.messages[*]'), json_extract(f.request, '$.input[*]')) END,
     lambda m: m->>'role' = 'user')[1]->'content')"""
-_KEYS = {"message": _FIRST_USER, "name": "f.name", "id": "p.trace_id",
+_KEYS = {"message": FIRST_USER, "name": "f.name", "id": "p.trace_id",
          "tag": "map_extract_value(p.tags, $match_tag)"}
 
 
