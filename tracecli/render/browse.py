@@ -30,7 +30,7 @@ from tracecli.read.tree import SpanNode, ToolCall, TraceTree
 from tracecli.render import waterfall as waterfall_view
 from tracecli.render.output import Column, cell, format_cost, format_ms
 from tracecli.render.text import one_line, safe, terminal_json
-from tracecli.render.tree import PREVIEW, _message_label, _root_label, _span_label
+from tracecli.render.tree import PREVIEW, message_label, root_label, span_label
 
 COLUMNS = [
     Column("start_time", "start (UTC)", "time"),
@@ -102,7 +102,17 @@ class BrowseApp(App[None]):
         self.push_screen(TextScreen(waterfall_view.render(chart, max(self.size.width - 2, 40))))
 
 
-class ListScreen(Screen[None]):
+class _BrowserScreen(Screen[None]):
+    """A screen of the browser, with the store and query the app holds."""
+
+    @property
+    def browser(self) -> BrowseApp:
+        app = self.app
+        assert isinstance(app, BrowseApp)
+        return app
+
+
+class ListScreen(_BrowserScreen):
     """The traces, newest first; a page more is fetched as the cursor nears the end."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -115,12 +125,6 @@ class ListScreen(Screen[None]):
         self.ids: list[str] = []
         self.exhausted = False
         self.pending: Timer | None = None
-
-    @property
-    def browser(self) -> BrowseApp:
-        app = self.app
-        assert isinstance(app, BrowseApp)
-        return app
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="/ search: trace id, model, tag, user message", id="search")
@@ -205,7 +209,7 @@ def _cell(row: dict[str, Any], c: Column) -> Text:
                 justify="right" if c.kind in ("int", "cost") else "left")
 
 
-class TreeScreen(Screen[None]):
+class TreeScreen(_BrowserScreen):
     """One trace as `show` draws it; Enter on a span or tool call opens its detail."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -216,14 +220,8 @@ class TreeScreen(Screen[None]):
         super().__init__()
         self.trace = tree
 
-    @property
-    def browser(self) -> BrowseApp:
-        app = self.app
-        assert isinstance(app, BrowseApp)
-        return app
-
     def compose(self) -> ComposeResult:
-        widget = SpanTree(_root_label(self.trace.summary), data=None, id="tree")
+        widget = SpanTree(root_label(self.trace.summary), data=None, id="tree")
         widget.auto_expand = False  # Enter opens a node's detail; space folds it
         widget.root.expand()
         for node in self.trace.roots:
@@ -255,7 +253,7 @@ class TreeScreen(Screen[None]):
 
 
 def _add_node(parent: TreeNode[NodeData], node: SpanNode) -> None:
-    branch = parent.add(_span_label(node), data=node, expand=True)
+    branch = parent.add(span_label(node), data=node, expand=True)
     for call in node.tool_calls:
         branch.add_leaf(_tool_label(call), data=call)
     for child in node.children:
@@ -300,7 +298,7 @@ def detail(data: SpanNode | ToolCall) -> Text:
 
 def _span_detail(node: SpanNode) -> Text:
     s = node.span
-    t = _span_label(node)
+    t = span_label(node)
     t.append("\n")
     _fields(t, [("span", s.get("span_id")), ("parent", s.get("parent_span_id")),
                 ("name", s.get("name")), ("kind", s.get("kind")), ("provider", s.get("provider")),
@@ -318,7 +316,7 @@ def _span_detail(node: SpanNode) -> Text:
     if messages:
         _section(t, "messages")
         for message in messages:
-            t.append_text(_message_label(message))
+            t.append_text(message_label(message))
             for call in message.get("tool_calls") or []:
                 t.append("\n  → ", style="bold")
                 t.append(safe(json.dumps(call, ensure_ascii=False)))

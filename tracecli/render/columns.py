@@ -129,3 +129,20 @@ CHECKS = [
     Column("result", "result"),
     Column("detail", "detail"),
 ]
+
+# `show --waterfall` in machine formats: a span per row, offsets from the trace's start.
+WATERFALL = [
+    Column("span_id", "span"),
+    Column("parent_span_id", "parent"),
+    Column("depth", "depth", "int"),
+    Column("label", "label"),
+    Column("kind", "kind"),
+    Column("start_offset_ms", "start (ms)", "float"),
+    Column("duration_ms", "duration (ms)", "float"),
+    Column("end_offset_ms", "end (ms)", "float"),
+    Column("critical", "critical"),
+    Column("tokens", "tokens", "int"),
+    Column("cost_usd", "cost", "cost"),
+    Column("status", "status"),
+    Column("retries", "retries", "int"),
+]

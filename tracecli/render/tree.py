@@ -25,7 +25,7 @@ SHARED = (RESOURCE_KEY, SCOPE_KEY, SCOPE_ATTRIBUTES_KEY)
 
 
 def render(tree: TraceTree, *, full: bool = False) -> Tree:
-    root = Tree(_root_label(tree.summary), guide_style="dim")
+    root = Tree(root_label(tree.summary), guide_style="dim")
     shown: dict[str, str] = {}  # the shared values `--full` showed last, by key
     for node in tree.roots:
         _add_node(root, node, full, shown)
@@ -36,7 +36,8 @@ def render(tree: TraceTree, *, full: bool = False) -> Tree:
     return root
 
 
-def _root_label(s: dict[str, Any]) -> Text:
+def root_label(s: dict[str, Any]) -> Text:
+    """The trace's one-line summary, as the tree's root (and the browser's) shows it."""
     t = Text()
     t.append("trace ", style="bold")
     t.append(one_line(s.get("trace_id")), style="bold cyan")
@@ -80,12 +81,12 @@ def _cost_text(cost: Any, unpriced: Any) -> str | None:
 
 
 def _add_node(parent: Tree, node: SpanNode, full: bool, shown: dict[str, str]) -> None:
-    branch = parent.add(_span_label(node))
+    branch = parent.add(span_label(node))
     if full:
         _add_system_attributes(branch, node, shown)
     if full and node.is_call:
         for message in node.new_messages:
-            branch.add(_message_label(message))
+            branch.add(message_label(message))
     for call in node.tool_calls:
         _add_tool_call(branch, call, full)
     if node.kind == "llm" and node.output_text and full:
@@ -117,7 +118,8 @@ def _system_attributes(node: SpanNode, shown: dict[str, str]) -> list[tuple[str,
     return out
 
 
-def _span_label(node: SpanNode) -> Text:
+def span_label(node: SpanNode) -> Text:
+    """A span's line in the tree (the browser's tree shows the same)."""
     s = node.span
     t = Text()
     if node.call_number is not None:
@@ -192,7 +194,8 @@ def _tool_tail(call: ToolCall) -> list[str]:
             *(["error"] if span.get("status") == "error" else [])]
 
 
-def _message_label(message: dict[str, Any]) -> Text:
+def message_label(message: dict[str, Any]) -> Text:
+    """A message as `role: text`, for the tree's full view and the browser's detail."""
     role = str(message.get("role") or message.get("type") or "message")
     t = Text(f"{one_line(role)}: ", style="bold")
     if role == "tool":
@@ -210,7 +213,7 @@ def markdown(tree: TraceTree, *, full: bool = False) -> str:
     the system attributes, and cuts nothing. Log text is escaped, calls and results are code."""
     s = tree.summary
     title = "trace " + one_line(s.get("trace_id"))
-    lines = [f"**{md(title)}** {md(_root_label(s).plain[len(title):])}", ""]  # the rest: " · …"
+    lines = [f"**{md(title)}** {md(root_label(s).plain[len(title):])}", ""]  # the rest: " · …"
     shown: dict[str, str] = {}
     for node in tree.roots:
         _markdown_node(lines, node, "", full, shown)
@@ -221,12 +224,12 @@ def markdown(tree: TraceTree, *, full: bool = False) -> str:
 
 def _markdown_node(lines: list[str], node: SpanNode, indent: str, full: bool,
                    shown: dict[str, str]) -> None:
-    lines.append(f"{indent}- {md(_span_label(node).plain)}")
+    lines.append(f"{indent}- {md(span_label(node).plain)}")
     inner = indent + "  "
     if full:
         lines.extend(f"{inner}- {md(key)}: {md(value)}" for key, value in _system_attributes(node, shown))
     if full and node.is_call:
-        lines.extend(f"{inner}- {md(_message_label(m).plain)}" for m in node.new_messages)
+        lines.extend(f"{inner}- {md(message_label(m).plain)}" for m in node.new_messages)
     for call in node.tool_calls:
         limit = 0 if full else PREVIEW
         result = ("(no result recorded)" if call.result is None

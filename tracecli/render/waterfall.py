@@ -13,8 +13,8 @@ from rich.text import Text
 
 from tracecli.environment import Environment
 from tracecli.read.waterfall import Bar, Waterfall
-from tracecli.render import console
-from tracecli.render.output import Column, OutputFormat, emit, format_cost, format_ms
+from tracecli.render import columns, console
+from tracecli.render.output import OutputFormat, emit, format_cost, format_ms
 from tracecli.render.text import one_line
 
 CRITICAL, OTHER = "█", "░"
@@ -27,21 +27,6 @@ BAR_WANTED = 20  # labels grow past LABEL_MIN only while the bar area keeps this
 LABEL_MAX = 40
 PIPE_WIDTH = 80  # a chart has no natural width: piped, it is drawn for a classic terminal
 # The rows of the other formats: what a script needs to draw its own.
-COLUMNS = [
-    Column("span_id", "span"),
-    Column("parent_span_id", "parent"),
-    Column("depth", "depth", "int"),
-    Column("label", "label"),
-    Column("kind", "kind"),
-    Column("start_offset_ms", "start (ms)", "float"),
-    Column("duration_ms", "duration (ms)", "float"),
-    Column("end_offset_ms", "end (ms)", "float"),
-    Column("critical", "critical"),
-    Column("tokens", "tokens", "int"),
-    Column("cost_usd", "cost", "cost"),
-    Column("status", "status"),
-    Column("retries", "retries", "int"),
-]
 _HEADS = ("start", "took", "tokens", "cost")
 _DROPPED = (3, 2, 0, 1)  # on a narrow screen: cost goes first, then tokens, start, duration
 
@@ -61,7 +46,7 @@ def write(w: Waterfall, fmt: OutputFormat, env: Environment) -> None:
     if fmt is OutputFormat.table:
         console.out(env).print(render(w, console.screen(env).width or PIPE_WIDTH))
     else:
-        emit([b.to_dict() for b in w.bars], COLUMNS, fmt, document=w.to_dict(), env=env)
+        emit([b.to_dict() for b in w.bars], columns.WATERFALL, fmt, document=w.to_dict(), env=env)
 
 
 def render(w: Waterfall, width: int) -> Group:
